@@ -1,0 +1,203 @@
+//! The command line: `serve`, `schemas`, `audit verify`, `demo`. Errors from here are the
+//! only place reports get context chains; library layers return typed errors.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::audit::{self, AuditLog, Verdict};
+use crate::config::{AuthMode, Config};
+use crate::redact::Redactor;
+use crate::server::App;
+use crate::tools::Services;
+use crate::workspace::Workspace;
+
+/// fathom: safe eyes on infrastructure for coding agents, over MCP.
+#[derive(Debug, Parser)]
+#[command(name = "fathom", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP over stdio (default) or streamable HTTP.
+    Serve(ServeArgs),
+    /// Write the JSON Schemas of every tool into a directory.
+    Schemas {
+        /// Output directory.
+        #[arg(long, default_value = "tool-schemas")]
+        out: PathBuf,
+        /// Compare instead of writing; exit 1 when the files differ.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Audit log utilities.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Run a scripted session through a real MCP client against a workspace.
+    Demo {
+        /// Workspace to explore (default: examples/demo).
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain of an audit log and name the first bad record.
+    Verify {
+        /// Log file (default: .fathom/audit.jsonl in the current directory).
+        file: Option<PathBuf>,
+    },
+}
+
+/// Options shared by both transports.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Workspace root (default: the current directory).
+    #[arg(long, short = 'w')]
+    pub workspace: Option<PathBuf>,
+    /// Configuration file (default: <workspace>/fathom.toml when present).
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Serve streamable HTTP at /mcp on this address instead of stdio
+    /// (default address from config, 127.0.0.1:8931).
+    #[arg(long, num_args = 0..=1, default_missing_value = "config")]
+    pub http: Option<String>,
+}
+
+/// Entry point used by `main`.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        None => serve(ServeArgs {
+            workspace: None,
+            config: None,
+            http: None,
+        }),
+        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Schemas { out, check }) => schemas(&out, check),
+        Some(Command::Audit {
+            command: AuditCommand::Verify { file },
+        }) => verify(file),
+        Some(Command::Demo { workspace }) => {
+            let runtime = runtime()?;
+            runtime.block_on(crate::demo::run(workspace))?;
+            Ok(0)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Loads workspace, config, redactor and audit log: everything a server needs.
+pub fn build_app(args: &ServeArgs) -> anyhow::Result<Arc<App>> {
+    let root = match &args.workspace {
+        Some(p) => p.clone(),
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    let workspace = Workspace::new(&root)
+        .with_context(|| format!("workspace {} is not a readable directory", root.display()))?;
+    let config = Config::load(workspace.root(), args.config.as_deref())?;
+    let mut secrets = Vec::new();
+    if config.http.auth.mode == AuthMode::Bearer {
+        secrets.extend(crate::server::auth::load_bearer_tokens(&config.http.auth)?);
+    }
+    let redactor = Redactor::new(
+        secrets,
+        &config.redact.patterns,
+        std::env::vars(),
+        &config.redact.env,
+    );
+    let audit = if config.audit.path == "stderr" {
+        AuditLog::stderr()
+    } else {
+        let path = workspace.root().join(&config.audit.path);
+        AuditLog::open_file(&path)?
+    };
+    let services = Arc::new(Services {
+        workspace,
+        config,
+        redactor,
+    });
+    Ok(Arc::new(App::new(services, Arc::new(audit))))
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<i32> {
+    let app = build_app(&args)?;
+    let runtime = runtime()?;
+    match &args.http {
+        None => runtime.block_on(crate::server::stdio::serve(app))?,
+        Some(addr) => {
+            let addr = if addr == "config" {
+                app.services.config.http.listen
+            } else {
+                addr.parse()
+                    .with_context(|| format!("--http {addr}: not an address like 127.0.0.1:8931"))?
+            };
+            runtime.block_on(crate::server::http::serve(app, addr))?
+        }
+    }
+    Ok(0)
+}
+
+fn schemas(out: &Path, check: bool) -> anyhow::Result<i32> {
+    let files = crate::tools::schema_files();
+    if check {
+        let mut stale = Vec::new();
+        for (name, text) in &files {
+            let current = std::fs::read_to_string(out.join(name)).unwrap_or_default();
+            if &current != text {
+                stale.push(name.clone());
+            }
+        }
+        if stale.is_empty() {
+            println!(
+                "{} schema files up to date in {}",
+                files.len(),
+                out.display()
+            );
+            return Ok(0);
+        }
+        eprintln!(
+            "out of date in {}: {} (run `fathom schemas`)",
+            out.display(),
+            stale.join(", ")
+        );
+        return Ok(1);
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    for (name, text) in &files {
+        std::fs::write(out.join(name), text)
+            .with_context(|| format!("cannot write {}", out.join(name).display()))?;
+    }
+    println!("wrote {} schema files to {}", files.len(), out.display());
+    Ok(0)
+}
+
+fn verify(file: Option<PathBuf>) -> anyhow::Result<i32> {
+    let path = file.unwrap_or_else(|| PathBuf::from(".fathom/audit.jsonl"));
+    if !path.exists() {
+        bail!("{}: no such audit log", path.display());
+    }
+    match audit::verify(&path)? {
+        Verdict::Intact { records } => {
+            println!("{}: chain intact, {records} records", path.display());
+            Ok(0)
+        }
+        Verdict::Broken { line, reason } => {
+            println!("{}: chain broken at line {line}: {reason}", path.display());
+            Ok(1)
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Code intelligence: text search now; language-server backed symbol queries later.
+//! Knows nothing of MCP.
+
+pub mod search;

@@ -1,0 +1,356 @@
+//! `fathom.toml`: everything an operator can set, with defaults that make zero
+//! configuration safe (loopback only, no auth needed there, audit on, all read toolsets on).
+//!
+//! Unknown keys and bad values are start-up errors that name the file, line and key, because
+//! a silently ignored typo in a security setting is worse than not starting.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::toolset::Toolset;
+
+/// Name of the configuration file looked up in the workspace root.
+pub const CONFIG_FILE_NAME: &str = "fathom.toml";
+
+/// Default output budget per tool answer, in bytes of rendered text.
+pub const DEFAULT_OUTPUT_BUDGET: usize = 16 * 1024;
+
+/// Errors found while loading configuration; each names where the problem is.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Limits that apply to every tool answer.
+    pub output: OutputConfig,
+    /// Which families of tools are published.
+    pub toolsets: ToolsetsConfig,
+    /// Streamable HTTP transport settings.
+    pub http: HttpConfig,
+    /// Audit log settings.
+    pub audit: AuditConfig,
+    /// Extra secrets to scrub from every output.
+    pub redact: RedactConfig,
+    /// Text search settings.
+    pub search: SearchConfig,
+}
+
+/// Output limits shared by all tools.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    /// Upper bound on the text of one tool answer, in bytes.
+    pub budget_bytes: usize,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        Self {
+            budget_bytes: DEFAULT_OUTPUT_BUDGET,
+        }
+    }
+}
+
+/// Toolsets can be switched off so a client pays only for the tool descriptions it uses.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ToolsetsConfig {
+    /// Toolsets that are not published at all.
+    pub disabled: Vec<Toolset>,
+}
+
+/// How the HTTP transport listens and whom it lets in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address to bind when `--http` is given without an address.
+    pub listen: SocketAddr,
+    /// Extra `Host` header values accepted besides loopback names (DNS-rebinding protection).
+    pub allowed_hosts: Vec<String>,
+    /// `Origin` values accepted from browsers; requests with any other Origin get 403.
+    pub allowed_origins: Vec<String>,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Time allowed for a client to send a whole request (headers and body).
+    pub request_timeout_secs: u64,
+    /// Authentication of HTTP clients.
+    pub auth: AuthConfig,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8931)),
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            max_body_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+/// Which authentication scheme the HTTP transport enforces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// No authentication: only allowed on a loopback address.
+    #[default]
+    None,
+    /// Static bearer token(s) read from a file or an environment variable.
+    Bearer,
+    /// OAuth 2.1 resource server: JWT access tokens checked against a JWKS.
+    Oauth,
+}
+
+/// Authentication settings for HTTP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    pub mode: AuthMode,
+    /// Environment variable holding the bearer token (mode = "bearer").
+    pub token_env: Option<String>,
+    /// File holding the bearer token, one per line (mode = "bearer").
+    pub token_file: Option<PathBuf>,
+    /// Scopes granted to a static bearer token.
+    pub token_scopes: Vec<String>,
+    /// Expected `iss` claim (mode = "oauth").
+    pub issuer: Option<String>,
+    /// Expected `aud` claim (mode = "oauth"); usually the canonical URL of this server's `/mcp`.
+    pub audience: Option<String>,
+    /// JWKS document on disk (mode = "oauth").
+    pub jwks_file: Option<PathBuf>,
+    /// JWKS document URL, fetched at start-up and on unknown key ids (mode = "oauth").
+    pub jwks_url: Option<String>,
+    /// Authorization servers advertised in the protected-resource metadata.
+    pub authorization_servers: Vec<String>,
+    /// Public URL of the `/mcp` endpoint, advertised as the protected resource.
+    pub resource: Option<String>,
+    /// Allowed clock skew when checking `exp` and `nbf`.
+    pub leeway_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::None,
+            token_env: None,
+            token_file: None,
+            token_scopes: crate::toolset::ALL_SCOPES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            issuer: None,
+            audience: None,
+            jwks_file: None,
+            jwks_url: None,
+            authorization_servers: Vec::new(),
+            resource: None,
+            leeway_secs: 30,
+        }
+    }
+}
+
+/// Where the audit log goes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// A path relative to the workspace, or `"stderr"` for containers.
+    pub path: String,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            path: ".fathom/audit.jsonl".to_string(),
+        }
+    }
+}
+
+/// Operator-supplied secrets to redact in addition to the built-in patterns.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedactConfig {
+    /// Names of environment variables whose values are secrets.
+    pub env: Vec<String>,
+    /// Extra regular expressions whose matches are secrets.
+    pub patterns: Vec<String>,
+}
+
+/// Text search limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// Files larger than this are not searched.
+    pub max_file_bytes: u64,
+    /// Wall-clock limit for one search.
+    pub timeout_secs: u64,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 8 * 1024 * 1024,
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl Config {
+    /// Loads `explicit` if given (it must exist), else `<workspace>/fathom.toml` if present,
+    /// else the defaults.
+    pub fn load(workspace: &Path, explicit: Option<&Path>) -> Result<Self, ConfigError> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let candidate = workspace.join(CONFIG_FILE_NAME);
+                if !candidate.exists() {
+                    return Ok(Self::default());
+                }
+                candidate
+            }
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Self::parse(&text, &path)
+    }
+
+    /// Parses configuration text; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: describe_toml_error(text, &e),
+        })?;
+        config.validate().map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.output.budget_bytes < 1024 {
+            return Err("output.budget_bytes must be at least 1024".into());
+        }
+        if self.http.max_body_bytes < 1024 {
+            return Err("http.max_body_bytes must be at least 1024".into());
+        }
+        if self.http.request_timeout_secs == 0 {
+            return Err("http.request_timeout_secs must be at least 1".into());
+        }
+        if self.search.timeout_secs == 0 {
+            return Err("search.timeout_secs must be at least 1".into());
+        }
+        for scope in &self.http.auth.token_scopes {
+            if !crate::toolset::ALL_SCOPES.contains(&scope.as_str()) {
+                return Err(format!(
+                    "http.auth.token_scopes: unknown scope `{scope}` (known: {})",
+                    crate::toolset::ALL_SCOPES.join(", ")
+                ));
+            }
+        }
+        for pattern in &self.redact.patterns {
+            regex::Regex::new(pattern)
+                .map_err(|e| format!("redact.patterns: invalid regex `{pattern}`: {e}"))?;
+        }
+        let auth = &self.http.auth;
+        match auth.mode {
+            AuthMode::None => {}
+            AuthMode::Bearer => {
+                if auth.token_env.is_none() && auth.token_file.is_none() {
+                    return Err(
+                        "http.auth.mode = \"bearer\" needs http.auth.token_env or http.auth.token_file"
+                            .into(),
+                    );
+                }
+            }
+            AuthMode::Oauth => {
+                if auth.issuer.is_none() || auth.audience.is_none() {
+                    return Err(
+                        "http.auth.mode = \"oauth\" needs http.auth.issuer and http.auth.audience"
+                            .into(),
+                    );
+                }
+                if auth.jwks_file.is_none() && auth.jwks_url.is_none() {
+                    return Err(
+                        "http.auth.mode = \"oauth\" needs http.auth.jwks_file or http.auth.jwks_url"
+                            .into(),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Renders a TOML error as `line L, column C: message` so the operator can find the key.
+fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim().to_string();
+    match err.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let snippet = text.lines().nth(line - 1).unwrap_or("").trim();
+            format!("line {line}, column {column}: {message} (at `{snippet}`)")
+        }
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = Config::parse("", Path::new("fathom.toml")).unwrap();
+        assert_eq!(c.output.budget_bytes, DEFAULT_OUTPUT_BUDGET);
+        assert_eq!(c.http.listen.to_string(), "127.0.0.1:8931");
+        assert_eq!(c.http.auth.mode, AuthMode::None);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let text = "[output]\nbudget_bytes = 4096\n\n[http]\nlisten = \"127.0.0.1:1\"\nalowed_hosts = []\n";
+        let err = Config::parse(text, Path::new("/ws/fathom.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("/ws/fathom.toml: line 6"), "{err}");
+        assert!(err.contains("alowed_hosts"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_is_an_error() {
+        let err = Config::parse("[http]\nlisten = \"not an address\"\n", Path::new("f.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
+        let err = Config::parse("[toolsets]\ndisabled = [\"nope\"]\n", Path::new("f.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn oauth_needs_issuer_audience_and_keys() {
+        let err = Config::parse("[http.auth]\nmode = \"oauth\"\n", Path::new("f.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("issuer"), "{err}");
+    }
+}

@@ -1,0 +1,157 @@
+//! `fathom demo`: a scripted agent session through a real MCP client (rmcp) against a real
+//! `fathom serve` child process, printing each call and its compact answer. It grows as tools
+//! land, and doubles as a smoke test a newcomer can run in one command.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use rmcp::ServiceExt;
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use serde_json::{Value, json};
+
+/// Runs the scripted session; `workspace` defaults to the bundled `examples/demo`.
+pub async fn run(workspace: Option<PathBuf>) -> anyhow::Result<()> {
+    let workspace = match workspace {
+        Some(w) => w,
+        None => default_workspace()?,
+    };
+    let exe = std::env::current_exe().context("cannot find the fathom binary")?;
+    println!(
+        "fathom demo: MCP client → `fathom serve --workspace {}`\n",
+        workspace.display()
+    );
+    let transport = TokioChildProcess::new(tokio::process::Command::new(&exe).configure(|cmd| {
+        cmd.arg("serve").arg("--workspace").arg(&workspace);
+    }))
+    .context("cannot start `fathom serve`")?;
+    let client = ().serve(transport).await.context("MCP handshake failed")?;
+    if let Some(info) = client.peer_info()
+        && let Some(server) = &info.server_info
+    {
+        println!(
+            "connected: {} {} (protocol {})",
+            server.name, server.version, info.protocol_version
+        );
+    }
+
+    let tools = client.list_all_tools().await?;
+    let list_bytes = serde_json::to_string(&tools).map_or(0, |s| s.len());
+    println!(
+        "\n> tools/list  ({} tools, {list_bytes} bytes)",
+        tools.len()
+    );
+    for t in &tools {
+        println!("  {} — {}", t.name, t.description.as_deref().unwrap_or(""));
+    }
+
+    let steps: Vec<(&str, &str, Value)> = vec![
+        (
+            "Where is monthly_total_cents used?",
+            "code_search",
+            json!({"query": "monthly_total_cents", "literal": true}),
+        ),
+        (
+            "Which Terraform resources are stateful-looking?",
+            "code_search",
+            json!({"query": "^resource \"aws_(db_instance|s3_bucket)", "include": ["*.tf"]}),
+        ),
+        (
+            "Page through every function definition, two at a time",
+            "code_search",
+            json!({"query": r"\b(function|def)\s+\w+", "limit": 2}),
+        ),
+        (
+            "An agent tries to read outside the workspace",
+            "code_search",
+            json!({"query": "root", "path": "../../../etc"}),
+        ),
+        (
+            "A broken regex gets a clear error",
+            "code_search",
+            json!({"query": "(unclosed"}),
+        ),
+    ];
+    let mut cursor_step: Option<Value> = None;
+    for (why, tool, args) in steps {
+        let result = call(&client, why, tool, args.clone()).await?;
+        if cursor_step.is_none()
+            && let Some(next) = result
+                .structured_content
+                .as_ref()
+                .and_then(|s| s.get("next_cursor"))
+                .and_then(Value::as_str)
+        {
+            let mut a = args.clone();
+            a["cursor"] = json!(next);
+            cursor_step = Some(a);
+        }
+    }
+    if let Some(args) = cursor_step {
+        call(
+            &client,
+            "…and continue exactly where it stopped",
+            "code_search",
+            args,
+        )
+        .await?;
+    }
+    client.cancel().await.ok();
+
+    let log = workspace.join(".fathom/audit.jsonl");
+    match crate::audit::verify(&log)? {
+        crate::audit::Verdict::Intact { records } => {
+            println!(
+                "\naudit log {}: chain intact, {records} records",
+                log.display()
+            )
+        }
+        crate::audit::Verdict::Broken { line, reason } => {
+            bail!(
+                "audit log {} broken at line {line}: {reason}",
+                log.display()
+            )
+        }
+    }
+    Ok(())
+}
+
+async fn call(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
+    why: &str,
+    tool: &str,
+    args: Value,
+) -> anyhow::Result<CallToolResult> {
+    println!("\n# {why}\n> {tool} {args}");
+    let Value::Object(map) = args else {
+        bail!("demo arguments must be an object");
+    };
+    let result = client
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(map))
+        .await?;
+    let marker = if result.is_error == Some(true) {
+        "error: "
+    } else {
+        ""
+    };
+    for block in &result.content {
+        if let Some(text) = block.as_text() {
+            for line in text.text.lines() {
+                println!("  {marker}{line}");
+            }
+        }
+    }
+    Ok(result)
+}
+
+fn default_workspace() -> anyhow::Result<PathBuf> {
+    let local = PathBuf::from("examples/demo");
+    if local.is_dir() {
+        return Ok(local);
+    }
+    let bundled = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/demo");
+    if bundled.is_dir() {
+        return Ok(bundled);
+    }
+    bail!("no examples/demo here; pass --workspace DIR")
+}

@@ -1,0 +1,261 @@
+//! The MCP surface: one rmcp [`ServerHandler`] shared by stdio and HTTP. It knows no
+//! infrastructure; it filters the catalogue by toolset and scope, audits every call (intent
+//! before, outcome after), runs the tool, and redacts and caps what goes back.
+
+pub mod auth;
+pub mod http;
+pub mod stdio;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use rmcp::model::{
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
+    Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    Tool, ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde_json::{Map, Value, json};
+
+use crate::audit::{AuditLog, Event};
+use crate::render::cap_text;
+use crate::tools::{self, CallContext, Services, ToolError, ToolSpec};
+use crate::toolset::{Identity, Toolset};
+
+/// Shared state of a running server.
+#[derive(Debug)]
+pub struct App {
+    pub services: Arc<Services>,
+    pub audit: Arc<AuditLog>,
+    catalogue: Vec<ToolSpec>,
+    call_counter: AtomicU64,
+    started: u64,
+}
+
+impl App {
+    /// Builds the app; the catalogue is filtered once by the toolsets the config disables.
+    pub fn new(services: Arc<Services>, audit: Arc<AuditLog>) -> Self {
+        let disabled = services.config.toolsets.disabled.clone();
+        let catalogue = tools::catalogue()
+            .into_iter()
+            .filter(|t| !disabled.contains(&t.toolset))
+            .collect();
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Self {
+            services,
+            audit,
+            catalogue,
+            call_counter: AtomicU64::new(0),
+            started,
+        }
+    }
+
+    /// Tools published by this server (after disabled toolsets are removed).
+    pub fn catalogue(&self) -> &[ToolSpec] {
+        &self.catalogue
+    }
+
+    /// Toolset of a published tool.
+    pub fn toolset_of(&self, name: &str) -> Option<Toolset> {
+        self.catalogue
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.toolset)
+    }
+}
+
+/// The rmcp handler; cheap to clone (one per HTTP session).
+#[derive(Debug, Clone)]
+pub struct FathomServer {
+    app: Arc<App>,
+}
+
+impl FathomServer {
+    pub fn new(app: Arc<App>) -> Self {
+        Self { app }
+    }
+}
+
+/// The caller's identity: set by the HTTP auth layer, else the local stdio user.
+fn identity(context: &RequestContext<RoleServer>) -> Identity {
+    context
+        .extensions
+        .get::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Identity>().cloned())
+        .or_else(|| context.extensions.get::<Identity>().cloned())
+        .unwrap_or_else(Identity::stdio)
+}
+
+fn to_tool(spec: &ToolSpec) -> Tool {
+    let annotations = ToolAnnotations::with_title(spec.title)
+        .read_only(spec.read_only)
+        .destructive(spec.destructive)
+        .idempotent(spec.read_only)
+        .open_world(spec.open_world);
+    Tool::new(spec.name, spec.description, spec.input_schema.clone())
+        .with_title(spec.title)
+        .with_raw_output_schema(spec.output_schema.clone())
+        .with_annotations(annotations)
+}
+
+impl ServerHandler for FathomServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("fathom", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "fathom: read-only eyes on this workspace's infrastructure and code. \
+                 Answers are compact and capped; follow next_cursor for more.",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let who = identity(&context);
+        let tools = self
+            .app
+            .catalogue
+            .iter()
+            .filter(|t| who.may_use(t.toolset))
+            .map(to_tool)
+            .collect();
+        // The list depends on the caller's scopes, so no shared cache may reuse it.
+        Ok(ListToolsResult::with_all_items(tools).with_cache_scope(CacheScope::Private))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.app
+            .catalogue
+            .iter()
+            .find(|t| t.name == name)
+            .map(to_tool)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let who = identity(&context);
+        let name = request.name.to_string();
+        let Some(spec) = self.app.catalogue.iter().find(|t| t.name == name) else {
+            let known: Vec<&str> = self
+                .app
+                .catalogue
+                .iter()
+                .filter(|t| who.may_use(t.toolset))
+                .map(|t| t.name)
+                .collect();
+            return Err(McpError::invalid_params(
+                format!(
+                    "unknown tool `{}`; available: {}",
+                    crate::render::clip(&self.app.services.redactor.text(&name), 64),
+                    known.join(", ")
+                ),
+                None,
+            ));
+        };
+        let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
+        let redacted_args = self.app.services.redactor.json(&args);
+        let call_id = format!(
+            "{:x}-{}",
+            self.app.started,
+            self.app.call_counter.fetch_add(1, Ordering::Relaxed)
+        );
+        let allowed = who.may_use(spec.toolset);
+        let mut fields = Map::new();
+        fields.insert("call".into(), json!(call_id));
+        fields.insert("identity".into(), json!(who.subject));
+        fields.insert("tool".into(), json!(name));
+        fields.insert("args".into(), redacted_args);
+        fields.insert(
+            "decision".into(),
+            json!(if allowed {
+                "allow"
+            } else {
+                "deny: missing scope"
+            }),
+        );
+        if let Err(e) = self.app.audit.append(Event {
+            kind: "intent",
+            fields,
+        }) {
+            tracing::error!(error = %e, "audit log write failed; refusing the call");
+            let refusal = ToolError::new(
+                format!("{name} refused"),
+                format!("the audit log could not be written ({e})"),
+                "ask the operator to fix the audit log; no action was taken",
+            );
+            let text = self.app.services.redactor.text(&refusal.to_string());
+            return Ok(CallToolResult::error(vec![ContentBlock::text(text)]).into());
+        }
+        let started = Instant::now();
+        let result = if allowed {
+            let ctx = CallContext {
+                cancel: context.ct.clone(),
+                budget: self.app.services.config.output.budget_bytes,
+            };
+            tools::dispatch(&self.app.services, &name, args, &ctx).await
+        } else {
+            Err(ToolError::new(
+                format!("{name} refused"),
+                format!(
+                    "your token lacks the scope `{}` this tool needs",
+                    spec.toolset.scope()
+                ),
+                "ask for a token with that scope",
+            ))
+        };
+        let redactor = &self.app.services.redactor;
+        let budget = self.app.services.config.output.budget_bytes;
+        let (call_result, outcome, error) = match result {
+            Ok(reply) => {
+                let text = cap_text(redactor.text(&reply.text), budget);
+                let structured = redactor.json(&reply.structured);
+                let mut r = CallToolResult::structured(structured);
+                r.content = vec![ContentBlock::text(text)];
+                (r, "ok", None)
+            }
+            Err(e) => {
+                let message = redactor.text(&e.to_string());
+                let r = CallToolResult::error(vec![ContentBlock::text(message.clone())]);
+                (r, if allowed { "error" } else { "denied" }, Some(message))
+            }
+        };
+        let output_bytes: usize = call_result
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.len()))
+            .sum::<usize>()
+            + call_result
+                .structured_content
+                .as_ref()
+                .map_or(0, |v| v.to_string().len());
+        let mut fields = Map::new();
+        fields.insert("call".into(), json!(call_id));
+        fields.insert("identity".into(), json!(who.subject));
+        fields.insert("tool".into(), json!(name));
+        fields.insert("outcome".into(), json!(outcome));
+        fields.insert(
+            "duration_ms".into(),
+            json!(started.elapsed().as_secs_f64() * 1000.0),
+        );
+        fields.insert("output_bytes".into(), json!(output_bytes));
+        if let Some(message) = error {
+            fields.insert("error".into(), json!(message));
+        }
+        if let Err(e) = self.app.audit.append(Event {
+            kind: "outcome",
+            fields,
+        }) {
+            tracing::error!(error = %e, "audit log write failed for an outcome record");
+        }
+        Ok(call_result.into())
+    }
+}

@@ -1,0 +1,237 @@
+//! The tool catalogue: each tool's name, description, toolset, annotations and JSON Schemas,
+//! and the dispatch from a name plus JSON arguments to one typed service call.
+//!
+//! Tools are thin: they parse typed parameters, call one function in `code/` (later `iac/`,
+//! `cloud/`), and render a compact text answer plus structured content. Cross-cutting work
+//! (audit, scopes, redaction of the final answer) happens in `server/`.
+
+pub mod code;
+
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::redact::Redactor;
+use crate::toolset::Toolset;
+use crate::workspace::Workspace;
+
+/// A JSON object, as used for schemas.
+pub type JsonObject = Map<String, Value>;
+
+/// Everything the tools need: built once at start-up, shared by all connections.
+#[derive(Debug)]
+pub struct Services {
+    pub workspace: Workspace,
+    pub config: Config,
+    pub redactor: Redactor,
+}
+
+/// Static description of a tool, as published in `tools/list` and `tool-schemas/`.
+#[derive(Debug, Clone)]
+pub struct ToolSpec {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub toolset: Toolset,
+    /// Never changes anything outside fathom's own files.
+    pub read_only: bool,
+    /// May delete or overwrite something (needs a human's approval).
+    pub destructive: bool,
+    /// Reaches systems outside the workspace (cloud APIs).
+    pub open_world: bool,
+    pub input_schema: Arc<JsonObject>,
+    pub output_schema: Arc<JsonObject>,
+}
+
+/// A successful answer: compact text for the model, structured content for programs.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub text: String,
+    pub structured: Value,
+}
+
+/// A tool failure the agent can act on: what failed, why, and what to do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolError {
+    pub what: String,
+    pub why: String,
+    pub next: String,
+}
+
+impl ToolError {
+    pub fn new(what: impl Into<String>, why: impl Into<String>, next: impl Into<String>) -> Self {
+        Self {
+            what: what.into(),
+            why: why.into(),
+            next: next.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ToolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}. Next: {}", self.what, self.why, self.next)
+    }
+}
+
+/// Per-call context handed to a tool.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    /// Cancelled when the client cancels the request or disconnects.
+    pub cancel: CancellationToken,
+    /// Byte budget for the text answer.
+    pub budget: usize,
+}
+
+/// Every tool fathom publishes, in `tools/list` order.
+pub fn catalogue() -> Vec<ToolSpec> {
+    vec![code::search_spec()]
+}
+
+/// Runs tool `name`. Unknown names are the caller's concern (checked against
+/// [`catalogue`] first).
+pub async fn dispatch(
+    services: &Arc<Services>,
+    name: &str,
+    args: Value,
+    ctx: &CallContext,
+) -> Result<Reply, ToolError> {
+    match name {
+        code::SEARCH => code::search(services, parse(name, args)?, ctx).await,
+        other => Err(ToolError::new(
+            format!("unknown tool `{other}`"),
+            "no tool by that name is published",
+            "call tools/list for the available tools",
+        )),
+    }
+}
+
+/// Deserialises arguments with the path of the offending field in the error.
+fn parse<P: DeserializeOwned>(tool: &str, args: Value) -> Result<P, ToolError> {
+    let args = if args.is_null() {
+        Value::Object(Map::new())
+    } else {
+        args
+    };
+    serde_path_to_error::deserialize(args).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." {
+            String::new()
+        } else {
+            format!(" at `{path}`")
+        };
+        ToolError::new(
+            format!("{tool}: invalid arguments"),
+            format!("{}{at}", e.inner()),
+            "fix the arguments to match the tool's inputSchema",
+        )
+    })
+}
+
+/// Builds the published spec for a tool from its parameter and result types.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn spec<P: JsonSchema, R: JsonSchema>(
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    toolset: Toolset,
+    read_only: bool,
+    destructive: bool,
+    open_world: bool,
+) -> ToolSpec {
+    ToolSpec {
+        name,
+        title,
+        description,
+        toolset,
+        read_only,
+        destructive,
+        open_world,
+        input_schema: Arc::new(schema_of::<P>(false)),
+        output_schema: Arc::new(schema_of::<R>(true)),
+    }
+}
+
+/// JSON Schema (draft 2020-12, as MCP requires) of a type; for outputs, of what it serialises to.
+fn schema_of<T: JsonSchema>(output: bool) -> JsonObject {
+    let mut settings = schemars::generate::SchemaSettings::draft2020_12();
+    if output {
+        settings = settings.for_serialize();
+    }
+    let schema = settings.into_generator().into_root_schema_for::<T>();
+    let mut object = match serde_json::to_value(schema) {
+        Ok(Value::Object(o)) => o,
+        _ => Map::new(),
+    };
+    object.remove("title");
+    object
+}
+
+/// Serialises a result type for `structuredContent`.
+pub(crate) fn structured<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// The file written into `tool-schemas/` for one tool.
+pub fn schema_document(spec: &ToolSpec) -> Value {
+    serde_json::json!({
+        "name": spec.name,
+        "title": spec.title,
+        "description": spec.description,
+        "toolset": spec.toolset.name(),
+        "requiredScope": spec.toolset.scope(),
+        "annotations": {
+            "readOnlyHint": spec.read_only,
+            "destructiveHint": spec.destructive,
+            "openWorldHint": spec.open_world,
+        },
+        "inputSchema": Value::Object((*spec.input_schema).clone()),
+        "outputSchema": Value::Object((*spec.output_schema).clone()),
+    })
+}
+
+/// `(file name, contents)` for every tool, as `fathom schemas` writes them.
+pub fn schema_files() -> Vec<(String, String)> {
+    catalogue()
+        .iter()
+        .map(|spec| {
+            let text = serde_json::to_string_pretty(&schema_document(spec)).unwrap_or_default();
+            (format!("{}.json", spec.name), text + "\n")
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tool_has_object_schemas_and_short_description() {
+        for spec in catalogue() {
+            assert_eq!(spec.input_schema.get("type"), Some(&Value::from("object")));
+            assert_eq!(spec.output_schema.get("type"), Some(&Value::from("object")));
+            assert!(
+                spec.description.len() <= 200,
+                "{} description too long",
+                spec.name
+            );
+            assert!(spec.read_only != spec.destructive, "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn parse_errors_name_the_field() {
+        let err = parse::<code::SearchParams>(
+            "code_search",
+            serde_json::json!({"query": "x", "limit": "ten"}),
+        )
+        .unwrap_err();
+        assert!(err.why.contains("`limit`"), "{err}");
+        let err = parse::<code::SearchParams>("code_search", serde_json::json!({})).unwrap_err();
+        assert!(err.why.contains("query"), "{err}");
+    }
+}
