@@ -125,10 +125,16 @@ pub fn build_app(args: &ServeArgs) -> anyhow::Result<Arc<App>> {
         let path = workspace.root().join(&config.audit.path);
         AuditLog::open_file(&path)?
     };
+    let state = crate::iac::store::StateStore::new(
+        workspace.root(),
+        config.state.clone(),
+        config.stacks.clone(),
+    );
     let services = Arc::new(Services {
         workspace,
         config,
         redactor,
+        state,
     });
     Ok(Arc::new(App::new(services, Arc::new(audit))))
 }

@@ -45,6 +45,71 @@ pub struct Config {
     pub redact: RedactConfig,
     /// Text search settings.
     pub search: SearchConfig,
+    /// Limits for reading stack state.
+    pub state: StateConfig,
+    /// Stacks declared explicitly (`[[stack]]`), in addition to the discovered ones.
+    #[serde(rename = "stack")]
+    pub stacks: Vec<StackConfig>,
+}
+
+/// Limits for reading stack state.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateConfig {
+    /// State documents larger than this are refused with a clear message.
+    pub max_bytes: u64,
+    /// Time allowed for `terraform show -json` / `pulumi stack export`.
+    pub cli_timeout_secs: u64,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: 1024 * 1024 * 1024,
+            cli_timeout_secs: 120,
+        }
+    }
+}
+
+/// The CLI that owns a declared stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StackEngine {
+    Terraform,
+    Tofu,
+    Pulumi,
+}
+
+/// How a declared stack's state is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateRead {
+    /// From the file named by `state`.
+    #[default]
+    File,
+    /// Through the user's CLI in `dir` (remote backends): `terraform show -json`,
+    /// `tofu show -json`, `pulumi stack export`.
+    Cli,
+}
+
+/// A `[[stack]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackConfig {
+    /// Id used in tool calls.
+    pub name: String,
+    pub engine: StackEngine,
+    /// State file (read = "file"), relative to the workspace.
+    #[serde(default)]
+    pub state: Option<PathBuf>,
+    /// Project or root directory (read = "cli"), relative to the workspace.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    #[serde(default)]
+    pub read: StateRead,
+    /// Pulumi stack name for `pulumi stack export --stack`.
+    #[serde(default)]
+    pub pulumi_stack: Option<String>,
 }
 
 /// Output limits shared by all tools.
@@ -251,6 +316,27 @@ impl Config {
         }
         if self.http.request_timeout_secs == 0 {
             return Err("http.request_timeout_secs must be at least 1".into());
+        }
+        for (i, st) in self.stacks.iter().enumerate() {
+            let at = format!("stack[{i}] (`{}`)", st.name);
+            if st.name.trim().is_empty() {
+                return Err(format!("stack[{i}]: name must not be empty"));
+            }
+            match st.read {
+                StateRead::File if st.state.is_none() => {
+                    return Err(format!("{at}: read = \"file\" needs `state`"));
+                }
+                StateRead::Cli if st.dir.is_none() => {
+                    return Err(format!("{at}: read = \"cli\" needs `dir`"));
+                }
+                _ => {}
+            }
+            if self.stacks[..i].iter().any(|o| o.name == st.name) {
+                return Err(format!("{at}: duplicate stack name"));
+            }
+        }
+        if self.state.cli_timeout_secs == 0 {
+            return Err("state.cli_timeout_secs must be at least 1".into());
         }
         if self.search.timeout_secs == 0 {
             return Err("search.timeout_secs must be at least 1".into());

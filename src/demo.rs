@@ -46,6 +46,42 @@ pub async fn run(workspace: Option<PathBuf>) -> anyhow::Result<()> {
     }
 
     let steps: Vec<(&str, &str, Value)> = vec![
+        ("What stacks are in this workspace?", "stacks", json!({})),
+        (
+            "What does the Terraform root manage?",
+            "stack_resources",
+            json!({"stack": "infra"}),
+        ),
+        (
+            "The database in detail (its password stays masked)",
+            "stack_resource",
+            json!({"stack": "infra", "address": "aws_db_instance.payments"}),
+        ),
+        (
+            "Outputs, sensitive ones masked",
+            "stack_outputs",
+            json!({"stack": "infra"}),
+        ),
+        (
+            "Which Pulumi resources are protected?",
+            "stack_resources",
+            json!({"stack": "dev", "flag": "protected"}),
+        ),
+        (
+            "What would go with the ledger table?",
+            "stack_resource",
+            json!({"stack": "payments-api/dev", "address": "ledger"}),
+        ),
+        (
+            "What changed in the last Pulumi update?",
+            "stack_history",
+            json!({"stack": "payments-api/dev"}),
+        ),
+        (
+            "And in the last Terraform apply?",
+            "stack_history",
+            json!({"stack": "infra"}),
+        ),
         (
             "Where is monthly_total_cents used?",
             "code_search",
@@ -75,7 +111,8 @@ pub async fn run(workspace: Option<PathBuf>) -> anyhow::Result<()> {
     let mut cursor_step: Option<Value> = None;
     for (why, tool, args) in steps {
         let result = call(&client, why, tool, args.clone()).await?;
-        if cursor_step.is_none()
+        if tool == "code_search"
+            && cursor_step.is_none()
             && let Some(next) = result
                 .structured_content
                 .as_ref()

@@ -169,7 +169,8 @@ fn is_secret_var(name: &str) -> bool {
         || SECRET_VAR_SUFFIXES.iter().any(|s| upper.ends_with(s))
 }
 
-fn is_secret_key(key: &str) -> bool {
+/// Whether an object key or attribute name names a secret (its value is masked whole).
+pub fn is_secret_key(key: &str) -> bool {
     let lower = key.to_ascii_lowercase();
     SECRET_KEY_WORDS.iter().any(|w| lower.contains(w))
 }

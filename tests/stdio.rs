@@ -57,8 +57,26 @@ async fn tools_list_publishes_typed_read_only_code_search() {
     let client = connect(&ws.path).await;
     let tools = client.list_all_tools().await.expect("tools/list");
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
-    assert_eq!(names, vec!["code_search"]);
-    let tool = &tools[0];
+    assert_eq!(
+        names,
+        vec![
+            "stacks",
+            "stack_resources",
+            "stack_resource",
+            "stack_outputs",
+            "stack_history",
+            "code_search"
+        ]
+    );
+    for t in &tools {
+        let ann = t.annotations.as_ref().expect("annotations");
+        assert_eq!(ann.read_only_hint, Some(true), "{}", t.name);
+        assert!(t.output_schema.is_some(), "{}", t.name);
+    }
+    let tool = tools
+        .iter()
+        .find(|t| t.name == "code_search")
+        .expect("code_search");
     assert_eq!(tool.input_schema.get("type"), Some(&json!("object")));
     assert!(tool.input_schema["properties"].get("query").is_some());
     let output = tool.output_schema.as_ref().expect("output schema");
@@ -67,7 +85,7 @@ async fn tools_list_publishes_typed_read_only_code_search() {
     assert_eq!(ann.read_only_hint, Some(true));
     assert_eq!(ann.destructive_hint, Some(false));
     let size = serde_json::to_string(&tools).expect("json").len();
-    assert!(size < 6000, "tools/list grew to {size} bytes");
+    assert!(size < 14_000, "tools/list grew to {size} bytes");
     client.cancel().await.ok();
 }
 
@@ -396,7 +414,10 @@ fn bad_configuration_stops_start_up_naming_file_line_and_key() {
 #[tokio::test]
 async fn disabled_toolsets_are_not_published() {
     let ws = sample_workspace();
-    ws.write("fathom.toml", "[toolsets]\ndisabled = [\"code\"]\n");
+    ws.write(
+        "fathom.toml",
+        "[toolsets]\ndisabled = [\"code\", \"state\"]\n",
+    );
     let client = connect(&ws.path).await;
     let tools = client.list_all_tools().await.expect("tools/list");
     assert!(tools.is_empty(), "{tools:?}");

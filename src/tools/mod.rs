@@ -6,6 +6,7 @@
 //! (audit, scopes, redaction of the final answer) happens in `server/`.
 
 pub mod code;
+pub mod state;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ pub struct Services {
     pub workspace: Workspace,
     pub config: Config,
     pub redactor: Redactor,
+    pub state: crate::iac::store::StateStore,
 }
 
 /// Static description of a tool, as published in `tools/list` and `tool-schemas/`.
@@ -89,7 +91,14 @@ pub struct CallContext {
 
 /// Every tool fathom publishes, in `tools/list` order.
 pub fn catalogue() -> Vec<ToolSpec> {
-    vec![code::search_spec()]
+    vec![
+        state::stacks_spec(),
+        state::resources_spec(),
+        state::resource_spec(),
+        state::outputs_spec(),
+        state::history_spec(),
+        code::search_spec(),
+    ]
 }
 
 /// Runs tool `name`. Unknown names are the caller's concern (checked against
@@ -102,6 +111,11 @@ pub async fn dispatch(
 ) -> Result<Reply, ToolError> {
     match name {
         code::SEARCH => code::search(services, parse(name, args)?, ctx).await,
+        state::STACKS => state::stacks(services, parse(name, args)?, ctx).await,
+        state::RESOURCES => state::resources(services, parse(name, args)?, ctx).await,
+        state::RESOURCE => state::resource(services, parse(name, args)?, ctx).await,
+        state::OUTPUTS => state::outputs(services, parse(name, args)?, ctx).await,
+        state::HISTORY => state::history(services, parse(name, args)?, ctx).await,
         other => Err(ToolError::new(
             format!("unknown tool `{other}`"),
             "no tool by that name is published",
@@ -168,7 +182,65 @@ fn schema_of<T: JsonSchema>(output: bool) -> JsonObject {
         _ => Map::new(),
     };
     object.remove("title");
-    object
+    // The top-level description only restates the type name ("Parameters of `x`").
+    object.remove("description");
+    let mut value = Value::Object(object);
+    compact_schema(&mut value, output);
+    match value {
+        Value::Object(o) => o,
+        _ => Map::new(),
+    }
+}
+
+/// Shrinks a generated schema without changing what it accepts: `oneOf` lists of string
+/// constants become `enum`, integer `format` annotations go, and output schemas lose their
+/// descriptions (agents read the text answer; programs only need the shape). Every byte of
+/// `tools/list` is paid for by every session.
+fn compact_schema(v: &mut Value, output: bool) {
+    let Value::Object(map) = v else {
+        if let Value::Array(items) = v {
+            items.iter_mut().for_each(|i| compact_schema(i, output));
+        }
+        return;
+    };
+    if let Some(Value::Array(variants)) = map.get("oneOf")
+        && !variants.is_empty()
+        && variants
+            .iter()
+            .all(|x| x.get("const").is_some_and(Value::is_string))
+    {
+        let values: Vec<Value> = variants
+            .iter()
+            .filter_map(|x| x.get("const").cloned())
+            .collect();
+        map.remove("oneOf");
+        map.insert("type".into(), Value::from("string"));
+        map.insert("enum".into(), Value::Array(values));
+    }
+    if map.get("format").and_then(Value::as_str).is_some_and(|f| {
+        matches!(
+            f,
+            "uint" | "uint8" | "uint16" | "uint32" | "uint64" | "int32" | "int64" | "double"
+        )
+    }) {
+        map.remove("format");
+    }
+    if output {
+        map.remove("description");
+    }
+    if map.get("default").is_some_and(Value::is_null) {
+        map.remove("default");
+    }
+    for (key, child) in map.iter_mut() {
+        // Property names are data, not schema keywords: recurse into their schemas only.
+        if key == "properties" || key == "$defs" {
+            if let Value::Object(props) = child {
+                props.values_mut().for_each(|p| compact_schema(p, output));
+            }
+        } else {
+            compact_schema(child, output);
+        }
+    }
 }
 
 /// Serialises a result type for `structuredContent`.

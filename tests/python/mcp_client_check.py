@@ -174,6 +174,19 @@ async def check_bad_regex(client: Client) -> None:
     ok(name, text.strip().splitlines()[0][:120] if text.strip() else "")
 
 
+async def check_stacks(client: Client) -> None:
+    name = "stacks"
+    # The SDK validates structuredContent against the published outputSchema.
+    result = await client.call_tool("stacks", {})
+    expect(not result.is_error, name, f"isError is true: {text_of(result)[:500]!r}")
+    structured = result.structured_content
+    expect(isinstance(structured, dict) and isinstance(structured.get("stacks"), list),
+           name, f"structuredContent.stacks is not a list: {structured!r}")
+    ids = [s.get("id") for s in structured["stacks"]]
+    expect("infra" in ids, name, f"the test workspace's Terraform root `infra` is missing from {ids}")
+    ok(name, f"{len(ids)} stack(s): {', '.join(map(str, ids))}")
+
+
 async def check_unknown_tool(client: Client) -> None:
     name = "unknown tool"
     try:
@@ -200,6 +213,7 @@ async def run(args: argparse.Namespace) -> None:
         await check_list_tools(client)
         await check_search_literal(client)
         await check_bad_regex(client)
+        await check_stacks(client)
         await check_unknown_tool(client)
         await check_list_tools(client, "tools/list after error")
 

@@ -60,6 +60,11 @@ output "db_endpoint" {
   value = aws_db_instance.payments.endpoint
 }
 
+output "db_password" {
+  value     = var.db_password
+  sensitive = true
+}
+
 output "invoice_bucket" {
   value = aws_s3_bucket.invoices.bucket
 }

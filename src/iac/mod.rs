@@ -1,0 +1,12 @@
+//! Infrastructure as code: the engine-neutral model, state readers for Terraform/OpenTofu and
+//! Pulumi, stack discovery, the dependency graph, history and diffs. Knows nothing of MCP.
+
+pub mod discovery;
+pub mod graph;
+pub mod history;
+pub mod model;
+pub mod pulumi;
+pub mod read;
+pub mod secrets;
+pub mod store;
+pub mod terraform;

@@ -1,0 +1,378 @@
+//! Terraform and OpenTofu state: the raw v4 file and the `show -json` state form, converted
+//! to the engine-neutral model.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::model::{Engine, Flags, Mode, OutputValue, Resource, Sensitivity, Snapshot};
+use super::read::{AnyState, StateError, TERRAFORM_STATE_VERSION};
+use super::secrets;
+
+/// A v4 output.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawOutput {
+    value: Option<Box<RawValue>>,
+    #[serde(default)]
+    sensitive: bool,
+}
+
+/// A v4 resource block (all its instances).
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawResource {
+    module: Option<String>,
+    #[serde(default)]
+    mode: Option<String>,
+    #[serde(rename = "type")]
+    rtype: String,
+    name: String,
+    provider: Option<String>,
+    #[serde(default, deserialize_with = "super::read::null_default")]
+    instances: Vec<RawInstance>,
+}
+
+/// One instance. Read through a map because real state files written by older Terraform
+/// versions repeat keys (two `dependencies` arrays); like Terraform itself, the last one wins.
+#[derive(Debug)]
+struct RawInstance {
+    index_key: Option<Value>,
+    status: Option<String>,
+    deposed: Option<String>,
+    attributes: Option<Box<RawValue>>,
+    attributes_flat: Option<Box<RawValue>>,
+    sensitive_attributes: Option<Value>,
+    dependencies: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for RawInstance {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut map: BTreeMap<String, Box<RawValue>> = BTreeMap::deserialize(d)?;
+        fn parse<T: serde::de::DeserializeOwned>(raw: Option<Box<RawValue>>) -> Option<T> {
+            raw.and_then(|r| serde_json::from_str(r.get()).ok())
+        }
+        let not_null = |r: Option<Box<RawValue>>| r.filter(|r| r.get() != "null");
+        Ok(Self {
+            index_key: parse(map.remove("index_key")),
+            status: parse(map.remove("status")),
+            deposed: parse(map.remove("deposed")),
+            attributes: not_null(map.remove("attributes")),
+            attributes_flat: not_null(map.remove("attributes_flat")),
+            sensitive_attributes: parse(map.remove("sensitive_attributes")),
+            dependencies: parse::<Option<Vec<String>>>(map.remove("dependencies"))
+                .flatten()
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// `show -json` `values`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ShowValues {
+    #[serde(default)]
+    outputs: BTreeMap<String, ShowOutput>,
+    root_module: Option<ShowModule>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ShowOutput {
+    #[serde(default)]
+    sensitive: bool,
+    value: Option<Box<RawValue>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ShowModule {
+    address: Option<String>,
+    #[serde(default, deserialize_with = "super::read::null_default")]
+    resources: Vec<ShowResource>,
+    #[serde(default, deserialize_with = "super::read::null_default")]
+    child_modules: Vec<ShowModule>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ShowResource {
+    address: String,
+    mode: Option<String>,
+    #[serde(rename = "type")]
+    rtype: String,
+    name: String,
+    provider_name: Option<String>,
+    values: Option<Box<RawValue>>,
+    sensitive_values: Option<Box<RawValue>>,
+    #[serde(default, deserialize_with = "super::read::null_default")]
+    depends_on: Vec<String>,
+    #[serde(default)]
+    tainted: bool,
+    deposed_key: Option<String>,
+}
+
+/// Instance key as it appears in an address: `[0]` or `["a"]`.
+fn index_suffix(key: &Option<Value>) -> String {
+    match key {
+        Some(Value::Number(n)) => format!("[{n}]"),
+        Some(Value::String(s)) => format!("[{}]", Value::String(s.clone())),
+        _ => String::new(),
+    }
+}
+
+fn mode_of(mode: Option<&str>) -> Mode {
+    if mode == Some("data") {
+        Mode::Data
+    } else {
+        Mode::Managed
+    }
+}
+
+/// The `id` attribute, read without parsing the whole attribute object.
+fn id_of(raw: Option<&RawValue>) -> Option<String> {
+    #[derive(Deserialize)]
+    struct IdOnly {
+        id: Option<Value>,
+    }
+    let raw = raw?;
+    let parsed: IdOnly = serde_json::from_str(raw.get()).ok()?;
+    match parsed.id? {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Shortens `provider["registry.terraform.io/hashicorp/aws"]` to `hashicorp/aws`.
+fn short_provider(p: &str) -> String {
+    let inner = p
+        .trim_start_matches("provider[")
+        .trim_end_matches(']')
+        .trim_matches('"');
+    let alias = p.rsplit_once("].").map(|(_, a)| a);
+    let base = inner
+        .split('"')
+        .next()
+        .unwrap_or(inner)
+        .trim_start_matches("registry.terraform.io/")
+        .trim_start_matches("registry.opentofu.org/")
+        .to_string();
+    match alias {
+        Some(a) => format!("{base}.{a}"),
+        None => base,
+    }
+}
+
+pub(crate) fn convert_v4(any: AnyState, display: &str) -> Result<Snapshot, StateError> {
+    let version = any.version.unwrap_or(0);
+    if version > TERRAFORM_STATE_VERSION {
+        return Err(StateError::FutureVersion {
+            path: display.to_string(),
+            what: "Terraform state",
+            found: version,
+            supported: TERRAFORM_STATE_VERSION,
+        });
+    }
+    if version < TERRAFORM_STATE_VERSION {
+        return Err(StateError::Unrecognized {
+            path: display.to_string(),
+            detail: format!(
+                "Terraform state version {version} predates Terraform 0.12; run `terraform refresh` with a current Terraform to upgrade it"
+            ),
+        });
+    }
+    let mut resources = Vec::new();
+    for block in any.resources.unwrap_or_default() {
+        let mode = mode_of(block.mode.as_deref());
+        let prefix = match (&block.module, mode) {
+            (Some(m), Mode::Data) => format!("{m}.data."),
+            (Some(m), _) => format!("{m}."),
+            (None, Mode::Data) => "data.".to_string(),
+            (None, _) => String::new(),
+        };
+        for inst in block.instances {
+            let mut address = format!(
+                "{prefix}{}.{}{}",
+                block.rtype,
+                block.name,
+                index_suffix(&inst.index_key)
+            );
+            if let Some(d) = &inst.deposed {
+                address.push_str(&format!(" (deposed {d})"));
+            }
+            let attrs = inst.attributes.or(inst.attributes_flat);
+            let sensitivity = match &inst.sensitive_attributes {
+                Some(v) => {
+                    let paths = secrets::terraform_paths(v);
+                    if paths.is_empty() {
+                        Sensitivity::None
+                    } else {
+                        Sensitivity::Paths(paths)
+                    }
+                }
+                None => Sensitivity::None,
+            };
+            resources.push(Resource {
+                id: id_of(attrs.as_deref()),
+                address,
+                mode,
+                rtype: block.rtype.clone(),
+                name: block.name.clone(),
+                provider: block.provider.as_deref().map(short_provider),
+                module: block.module.clone(),
+                parent: None,
+                dependencies: inst.dependencies,
+                flags: Flags {
+                    tainted: inst.status.as_deref() == Some("tainted"),
+                    pending_delete: inst.deposed.is_some(),
+                    ..Flags::default()
+                },
+                deleted_with: None,
+                source_position: None,
+                raw_attributes: attrs,
+                sensitivity,
+            });
+        }
+    }
+    let outputs = any
+        .outputs
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, o)| OutputValue {
+            name,
+            raw: o.value,
+            sensitive: o.sensitive,
+        })
+        .collect();
+    Ok(Snapshot {
+        engine: Engine::Terraform,
+        format: format!("terraform state v{version}"),
+        serial: any.serial,
+        lineage: any.lineage,
+        engine_version: any.terraform_version,
+        updated: None,
+        resources,
+        outputs,
+        warnings: Vec::new(),
+    })
+}
+
+pub(crate) fn convert_show(any: AnyState, display: &str) -> Result<Snapshot, StateError> {
+    let Some(values) = any.values else {
+        // `show -json` of an empty state has no `values`.
+        return Ok(Snapshot {
+            engine: Engine::Terraform,
+            format: format!(
+                "terraform show -json (format {})",
+                any.format_version.as_deref().unwrap_or("?")
+            ),
+            serial: None,
+            lineage: None,
+            engine_version: any.terraform_version,
+            updated: None,
+            resources: Vec::new(),
+            outputs: Vec::new(),
+            warnings: Vec::new(),
+        });
+    };
+    if let Some(fv) = &any.format_version
+        && fv
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u64>().ok())
+            .unwrap_or(0)
+            > 1
+    {
+        return Err(StateError::FutureVersion {
+            path: display.to_string(),
+            what: "`show -json` format",
+            found: fv
+                .split('.')
+                .next()
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(0),
+            supported: 1,
+        });
+    }
+    let mut resources = Vec::new();
+    if let Some(root) = values.root_module {
+        collect_show(root, &mut resources);
+    }
+    let outputs = values
+        .outputs
+        .into_iter()
+        .map(|(name, o)| OutputValue {
+            name,
+            raw: o.value,
+            sensitive: o.sensitive,
+        })
+        .collect();
+    Ok(Snapshot {
+        engine: Engine::Terraform,
+        format: format!(
+            "terraform show -json (format {})",
+            any.format_version.as_deref().unwrap_or("?")
+        ),
+        serial: None,
+        lineage: None,
+        engine_version: any.terraform_version,
+        updated: None,
+        resources,
+        outputs,
+        warnings: Vec::new(),
+    })
+}
+
+fn collect_show(module: ShowModule, out: &mut Vec<Resource>) {
+    let module_address = module.address.clone();
+    for r in module.resources {
+        let mut address = r.address;
+        if let Some(d) = &r.deposed_key {
+            address.push_str(&format!(" (deposed {d})"));
+        }
+        out.push(Resource {
+            id: id_of(r.values.as_deref()),
+            address,
+            mode: mode_of(r.mode.as_deref()),
+            rtype: r.rtype,
+            name: r.name,
+            provider: r.provider_name.map(|p| short_provider(&p)),
+            module: module_address.clone(),
+            parent: None,
+            dependencies: r.depends_on,
+            flags: Flags {
+                tainted: r.tainted,
+                pending_delete: r.deposed_key.is_some(),
+                ..Flags::default()
+            },
+            deleted_with: None,
+            source_position: None,
+            raw_attributes: r.values,
+            sensitivity: match r.sensitive_values {
+                Some(m) => Sensitivity::Mirror(m),
+                None => Sensitivity::None,
+            },
+        });
+    }
+    for child in module.child_modules {
+        collect_show(child, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_names_are_shortened() {
+        assert_eq!(
+            short_provider("provider[\"registry.terraform.io/hashicorp/aws\"]"),
+            "hashicorp/aws"
+        );
+        assert_eq!(
+            short_provider("provider[\"registry.terraform.io/hashicorp/aws\"].west"),
+            "hashicorp/aws.west"
+        );
+        assert_eq!(
+            short_provider("registry.terraform.io/hashicorp/null"),
+            "hashicorp/null"
+        );
+    }
+}

@@ -1,0 +1,217 @@
+//! Every Terraform/OpenTofu state and Pulumi checkpoint in the shared corpus of real files
+//! (`FATHOM_CORPUS`, set by scripts/test to ../shared/fixtures) is read, and its resource count
+//! is checked against a count computed here independently from the raw JSON.
+
+use std::path::{Path, PathBuf};
+
+use fathom::iac::read::{self, StateError};
+use serde_json::Value;
+
+fn corpus() -> PathBuf {
+    let dir = std::env::var("FATHOM_CORPUS").unwrap_or_else(|_| {
+        panic!(
+            "FATHOM_CORPUS is not set: it must point at the shared fixtures (../shared/fixtures); \
+             scripts/test sets it when that folder exists"
+        )
+    });
+    let dir = PathBuf::from(dir);
+    assert!(
+        dir.is_dir(),
+        "FATHOM_CORPUS={} is not a directory",
+        dir.display()
+    );
+    dir
+}
+
+fn files(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| keep(&n.to_string_lossy())))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Independent count for Terraform v4: one resource per instance.
+fn count_tf_v4(v: &Value) -> usize {
+    v["resources"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .map(|r| r["instances"].as_array().map_or(0, Vec::len))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Independent count for `show -json`: resources of every module.
+fn count_show(module: &Value) -> usize {
+    module["resources"].as_array().map_or(0, Vec::len)
+        + module["child_modules"]
+            .as_array()
+            .map(|c| c.iter().map(count_show).sum())
+            .unwrap_or(0)
+}
+
+/// Independent count for Pulumi: resources that are not the stack or a provider.
+fn count_pulumi(deployment: &Value) -> usize {
+    deployment["resources"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .filter(|r| {
+                    let t = r["type"].as_str().unwrap_or("");
+                    t != "pulumi:pulumi:Stack" && !t.starts_with("pulumi:providers:")
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn every_corpus_state_reads_with_the_right_count() {
+    let root = corpus();
+    let mut checked = 0;
+    let mut refused = Vec::new();
+    let mut candidates = files(&root.join("opentofu-statefile"), |n| {
+        n.ends_with(".tfstate")
+    });
+    candidates.extend(files(&root.join("terraform-json"), |n| {
+        n.ends_with(".tfstate") || n.ends_with("state.json")
+    }));
+    candidates.extend(files(&root.join("opentofu-show-json"), |n| {
+        n.ends_with(".tfstate")
+    }));
+    candidates.extend(files(&root.join("pulumi-checkpoint"), |n| {
+        n.ends_with(".json")
+    }));
+    candidates.extend(files(&root.join("tfplan2md"), |n| n.ends_with(".tfstate")));
+    assert!(
+        candidates.len() >= 20,
+        "corpus looks incomplete: {} files",
+        candidates.len()
+    );
+    for path in &candidates {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(path).unwrap();
+        let raw: Option<Value> = serde_json::from_str(&text).ok();
+        let result = read::read_file(path, &name, 64 * 1024 * 1024);
+        match (&raw, result) {
+            (None, Err(e)) => {
+                // Not JSON at all: the reader must say so plainly.
+                assert!(
+                    matches!(
+                        e,
+                        StateError::Empty { .. }
+                            | StateError::Truncated { .. }
+                            | StateError::Corrupt { .. }
+                    ),
+                    "{name}: unexpected error kind {e}"
+                );
+                refused.push(name);
+            }
+            (None, Ok(_)) => panic!("{name}: invalid JSON was accepted"),
+            (Some(v), Ok(snap)) => {
+                let expected = if v.get("format_version").is_some() {
+                    v.get("values")
+                        .and_then(|x| x.get("root_module"))
+                        .map_or(0, count_show)
+                } else if let Some(cp) = v.get("checkpoint") {
+                    cp.get("latest").map_or(0, count_pulumi)
+                } else if let Some(d) = v.get("deployment") {
+                    count_pulumi(d)
+                } else if let Some(latest) = v.get("latest") {
+                    count_pulumi(latest)
+                } else {
+                    count_tf_v4(v)
+                };
+                assert_eq!(snap.managed_count(), expected, "{name}: resource count");
+                // Outputs too.
+                let outputs = if v.get("checkpoint").is_some() || v.get("latest").is_some() {
+                    None
+                } else if v.get("format_version").is_some() {
+                    v["values"]["outputs"].as_object().map(|o| o.len())
+                } else {
+                    v["outputs"].as_object().map(|o| o.len())
+                };
+                if let Some(n) = outputs {
+                    assert_eq!(snap.outputs.len(), n, "{name}: output count");
+                }
+                checked += 1;
+            }
+            (Some(_), Err(e)) => {
+                // Valid JSON the reader refuses must be refused for a stated reason.
+                let msg = e.to_string();
+                // Only a version fathom does not read is an acceptable refusal of valid JSON.
+                assert!(
+                    matches!(e, StateError::FutureVersion { .. })
+                        || (matches!(e, StateError::Unrecognized { .. })
+                            && msg.contains("predates")),
+                    "{name}: a valid state was refused: {msg}"
+                );
+                refused.push(format!("{name}: {msg}"));
+            }
+        }
+    }
+    assert!(
+        checked >= 15,
+        "only {checked} corpus files were read; refused: {refused:#?}"
+    );
+    eprintln!(
+        "read {checked} corpus states; refused {} with a clear reason:",
+        refused.len()
+    );
+    for r in &refused {
+        eprintln!("  {r}");
+    }
+}
+
+#[test]
+fn corpus_secrets_are_masked() {
+    let root = corpus();
+    let path =
+        root.join("pulumi-checkpoint/pkg__resource__stack__testdata__checkpoint-secrets.json");
+    let raw = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        raw.contains("4dabf18193072939515e22adb298388d"),
+        "fixture changed"
+    );
+    let snap = read::read_file(&path, "secrets", 1 << 26).unwrap();
+    let mut masked = 0;
+    for r in &snap.resources {
+        let attrs = r.attributes().to_string();
+        assert!(
+            !attrs.contains("4dabf18193072939515e22adb298388d"),
+            "{}: secret object survived",
+            r.address
+        );
+        masked += attrs.matches("[secret]").count();
+    }
+    assert!(masked > 0, "no secret was found to mask");
+
+    let sens = root.join(
+        "opentofu-show-json/internal__command__testdata__show-json-state__sensitive-variables__terraform.tfstate",
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&sens).unwrap()).unwrap();
+    let snap = read::read_file(&sens, "sensitive", 1 << 26).unwrap();
+    let mut checked = 0;
+    for (block, r) in v["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&snap.resources)
+    {
+        let paths = block["instances"][0]["sensitive_attributes"]
+            .as_array()
+            .map_or(0, Vec::len);
+        if paths == 0 {
+            continue;
+        }
+        let shown = r.attributes().to_string();
+        assert!(shown.contains("[sensitive]"), "{}: {shown}", r.address);
+        checked += 1;
+    }
+    assert!(checked > 0, "fixture has no sensitive attributes");
+}
