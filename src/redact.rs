@@ -213,7 +213,7 @@ fn builtin_patterns() -> Vec<(Regex, &'static str)> {
         ),
         // key = value / "key": "value" pairs whose key names a secret; the key is kept.
         (
-            r#"(?i)\b((?:aws_)?secret(?:_access)?_key|secret|password|passwd|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)("?\s*[:=]\s*"?)([^\s"',;&]{4,})"#,
+            r#"(?i)\b((?:aws_)?secret(?:_access)?_key|secret|password|passwd|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)("?\s*[:=]\s*"?)([^\s"',;&\[][^\s"',;&]{3,})"#,
             "${1}${2}[redacted]",
         ),
     ];
@@ -261,6 +261,8 @@ mod tests {
             assert!(out.contains("redacted"), "{case:?} -> {out:?}");
         }
         assert_eq!(r.text("plain text, no secrets"), "plain text, no secrets");
+        // Values masked upstream keep their marker.
+        assert_eq!(r.text("password = [secret]"), "password = [secret]");
     }
 
     #[test]

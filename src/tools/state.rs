@@ -946,7 +946,11 @@ pub async fn outputs(
     let mut shown = Vec::new();
     for o in outs {
         let mut value = o.value();
-        if crate::redact::is_secret_key(&o.name) && !o.sensitive {
+        let already_masked = matches!(
+            value.as_str(),
+            Some(crate::iac::secrets::SECRET | crate::iac::secrets::SENSITIVE)
+        );
+        if crate::redact::is_secret_key(&o.name) && !already_masked && !value.is_null() {
             value = Value::String(crate::redact::MASK.into());
         }
         let line = format!("{} = {}", o.name, short_value(&value));
