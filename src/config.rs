@@ -205,6 +205,8 @@ pub struct AuthConfig {
     pub resource: Option<String>,
     /// Allowed clock skew when checking `exp` and `nbf`.
     pub leeway_secs: u64,
+    /// Shortest time between two JWKS fetches triggered by unknown key ids.
+    pub jwks_refresh_min_secs: u64,
 }
 
 impl Default for AuthConfig {
@@ -224,6 +226,7 @@ impl Default for AuthConfig {
             authorization_servers: Vec::new(),
             resource: None,
             leeway_secs: 30,
+            jwks_refresh_min_secs: 60,
         }
     }
 }

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 const TOKEN: &str = "test-token-0123456789abcdef";
 
 fn http() -> reqwest::Client {
+    common::tls();
     reqwest::Client::builder().build().expect("client")
 }
 
@@ -110,6 +111,7 @@ fn www_authenticate(h: &reqwest::header::HeaderMap) -> String {
 async fn rmcp_client_over_http_lists_and_calls() {
     let ws = sample_workspace();
     let server = HttpServer::start(&ws.path, &[]);
+    common::tls();
     let transport = StreamableHttpClientTransport::from_config(
         StreamableHttpClientTransportConfig::with_uri(server.url.clone()),
     );
@@ -370,4 +372,92 @@ async fn oauth_tokens_are_validated_and_scopes_gate_tools() {
     let audit = std::fs::read_to_string(ws.join(".fathom/audit.jsonl")).expect("audit");
     assert!(audit.contains("\"identity\":\"agent-7\""), "{audit}");
     assert!(!audit.contains(&read));
+}
+
+/// A JWKS served over HTTP on loopback; its document can be swapped to rotate keys.
+async fn jwks_server(doc: std::sync::Arc<std::sync::Mutex<String>>) -> String {
+    let app = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { doc.lock().map(|d| d.clone()).unwrap_or_default() }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/jwks.json")
+}
+
+fn rotated_jwt(claims: Value) -> String {
+    let pem = std::fs::read(repo().join("tests/fixtures/jwt/other-ed25519.pem")).expect("key");
+    let key = EncodingKey::from_ed_pem(&pem).expect("ed25519 key");
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some("rotated-key".into());
+    jsonwebtoken::encode(&header, &claims, &key).expect("sign")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn jwks_url_is_fetched_and_rotated_keys_are_picked_up() {
+    let fixtures = repo().join("tests/fixtures/jwt");
+    let first = std::fs::read_to_string(fixtures.join("jwks.json")).expect("jwks");
+    let rotated = std::fs::read_to_string(fixtures.join("rotated-jwks.json")).expect("jwks");
+    let doc = std::sync::Arc::new(std::sync::Mutex::new(first));
+    let url = jwks_server(doc.clone()).await;
+    let ws = sample_workspace();
+    ws.write(
+        "fathom.toml",
+        format!(
+            "[http.auth]\nmode = \"oauth\"\nissuer = \"https://issuer.test\"\naudience = \"https://fathom.test/mcp\"\n\
+             jwks_url = \"{url}\"\njwks_refresh_min_secs = 0\n"
+        ),
+    );
+    let workspace = ws.path.clone();
+    let server = tokio::task::spawn_blocking(move || HttpServer::start(&workspace, &[]))
+        .await
+        .expect("start");
+    let ok = jwt("test-ed25519.pem", claims("fathom:read"));
+    let (status, _, body) = post(
+        &server.url,
+        &initialize(),
+        &[("authorization", &format!("Bearer {ok}"))],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // A token from a key the server has not seen yet is refused…
+    let new_key = rotated_jwt(claims("fathom:read"));
+    let auth = format!("Bearer {new_key}");
+    let (status, h, _) = post(&server.url, &initialize(), &[("authorization", &auth)]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(www_authenticate(&h).contains("not signed by a key this server trusts"));
+    // …until the issuer publishes it; then the unknown kid triggers a refetch.
+    *doc.lock().expect("lock") = rotated;
+    let (status, _, body) = post(&server.url, &initialize(), &[("authorization", &auth)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[test]
+fn jwks_url_must_be_https_off_loopback_and_reachable() {
+    let ws = sample_workspace();
+    ws.write(
+        "fathom.toml",
+        "[http.auth]\nmode = \"oauth\"\nissuer = \"i\"\naudience = \"a\"\njwks_url = \"http://keys.example.com/jwks.json\"\n",
+    );
+    let err = HttpServer::try_start(&ws.path, &[], "127.0.0.1:0")
+        .err()
+        .expect("refused");
+    assert!(err.contains("must use https"), "{err}");
+    ws.write(
+        "fathom.toml",
+        "[http.auth]\nmode = \"oauth\"\nissuer = \"i\"\naudience = \"a\"\njwks_url = \"http://127.0.0.1:9/jwks.json\"\n",
+    );
+    let err = HttpServer::try_start(&ws.path, &[], "127.0.0.1:0")
+        .err()
+        .expect("refused");
+    assert!(err.contains("cannot fetch the JWKS"), "{err}");
 }

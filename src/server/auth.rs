@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use axum::http::HeaderMap;
@@ -49,12 +50,93 @@ impl std::fmt::Debug for Authenticator {
     }
 }
 
-/// Validates JWTs for one issuer and audience against a fixed key set.
+type Key = (Option<String>, Algorithm, DecodingKey);
+
+/// Where the trusted keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// A JWKS document on disk.
+    File(std::path::PathBuf),
+    /// A JWKS document served by the authorization server.
+    Url(String),
+}
+
+/// Largest JWKS document accepted.
+const MAX_JWKS_BYTES: usize = 1024 * 1024;
+
+impl KeySource {
+    async fn fetch(&self) -> anyhow::Result<JwkSet> {
+        let text = match self {
+            KeySource::File(path) => tokio::fs::read_to_string(path)
+                .await
+                .with_context(|| format!("http.auth.jwks_file: cannot read {}", path.display()))?,
+            KeySource::Url(url) => fetch_text(url).await?,
+        };
+        serde_json::from_str(&text).context("the JWKS is not a JWKS document ({\"keys\": [...]})")
+    }
+}
+
+/// `https://` for anything but loopback, where plain `http://` is allowed for local issuers.
+fn check_jwks_url(url: &str) -> anyhow::Result<String> {
+    let parsed = reqwest::Url::parse(url)
+        .with_context(|| format!("http.auth.jwks_url: `{url}` is not a URL"))?;
+    let loopback = matches!(
+        parsed.host_str(),
+        Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+    );
+    match parsed.scheme() {
+        "https" => Ok(url.to_string()),
+        "http" if loopback => Ok(url.to_string()),
+        _ => bail!("http.auth.jwks_url must use https (plain http only on loopback): {url}"),
+    }
+}
+
+async fn fetch_text(url: &str) -> anyhow::Result<String> {
+    // One process-wide TLS provider; installing twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .build()
+        .context("cannot build an HTTP client for the JWKS")?;
+    let response = client
+        .get(url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .with_context(|| format!("cannot fetch the JWKS from {url}"))?;
+    if !response.status().is_success() {
+        bail!(
+            "fetching the JWKS from {url} returned {}",
+            response.status()
+        );
+    }
+    if response
+        .content_length()
+        .is_some_and(|n| n as usize > MAX_JWKS_BYTES)
+    {
+        bail!("the JWKS at {url} is larger than {MAX_JWKS_BYTES} bytes");
+    }
+    let bytes = response
+        .bytes()
+        .await
+        .with_context(|| format!("cannot read the JWKS from {url}"))?;
+    if bytes.len() > MAX_JWKS_BYTES {
+        bail!("the JWKS at {url} is larger than {MAX_JWKS_BYTES} bytes");
+    }
+    String::from_utf8(bytes.to_vec()).context("the JWKS is not UTF-8")
+}
+
+/// Validates JWTs for one issuer and audience. Keys from a URL are fetched again when a token
+/// names a key id not yet known (key rotation), at most once per `refresh_min`.
 pub struct JwtValidator {
     issuer: String,
     audience: String,
     leeway: u64,
-    keys: Vec<(Option<String>, Algorithm, DecodingKey)>,
+    keys: tokio::sync::RwLock<Vec<Key>>,
+    source: Option<KeySource>,
+    refresh_min: Duration,
+    last_refresh: tokio::sync::Mutex<Instant>,
 }
 
 /// Reads the configured bearer tokens (environment variable and/or file, one per line).
@@ -90,7 +172,8 @@ pub fn load_bearer_tokens(cfg: &AuthConfig) -> anyhow::Result<Vec<String>> {
 
 impl Authenticator {
     /// Builds the authenticator for the configured mode. `workspace` anchors relative paths.
-    pub fn from_config(cfg: &AuthConfig, workspace: &Path) -> anyhow::Result<Self> {
+    /// A JWKS URL is fetched here, so a server that cannot verify tokens does not start.
+    pub async fn from_config(cfg: &AuthConfig, workspace: &Path) -> anyhow::Result<Self> {
         match cfg.mode {
             AuthMode::None => Ok(Self::None),
             AuthMode::Bearer => {
@@ -104,27 +187,19 @@ impl Authenticator {
                 })
             }
             AuthMode::Oauth => {
-                let jwks_text = match (&cfg.jwks_file, &cfg.jwks_url) {
-                    (Some(file), _) => {
-                        let path = workspace.join(file);
-                        std::fs::read_to_string(&path).with_context(|| {
-                            format!("http.auth.jwks_file: cannot read {}", path.display())
-                        })?
-                    }
-                    (None, Some(url)) => bail!(
-                        "http.auth.jwks_url ({url}) is not supported by this build yet; \
-                         save the JWKS document to a file and set http.auth.jwks_file"
-                    ),
-                    (None, None) => bail!("http.auth: oauth mode needs jwks_file"),
+                let source = match (&cfg.jwks_file, &cfg.jwks_url) {
+                    (Some(file), _) => KeySource::File(workspace.join(file)),
+                    (None, Some(url)) => KeySource::Url(check_jwks_url(url)?),
+                    (None, None) => bail!("http.auth: oauth mode needs jwks_file or jwks_url"),
                 };
-                let set: JwkSet = serde_json::from_str(&jwks_text)
-                    .context("http.auth.jwks_file: not a JWKS document ({\"keys\": [...]})")?;
+                let set = source.fetch().await?;
                 let validator = JwtValidator::new(
                     cfg.issuer.clone().unwrap_or_default(),
                     cfg.audience.clone().unwrap_or_default(),
                     cfg.leeway_secs,
                     &set,
-                )?;
+                )?
+                .with_source(source, Duration::from_secs(cfg.jwks_refresh_min_secs));
                 Ok(Self::OAuth(Box::new(validator)))
             }
         }
@@ -136,7 +211,7 @@ impl Authenticator {
     }
 
     /// Authenticates one request from its headers.
-    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Identity, AuthFailure> {
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Identity, AuthFailure> {
         if matches!(self, Authenticator::None) {
             return Ok(Identity::local_http());
         }
@@ -159,7 +234,7 @@ impl Authenticator {
                     Err(AuthFailure::Invalid("the bearer token is not valid".into()))
                 }
             }
-            Authenticator::OAuth(v) => v.validate(token),
+            Authenticator::OAuth(v) => v.validate(token).await,
         }
     }
 }
@@ -199,6 +274,25 @@ enum ScopeList {
     Text(String),
 }
 
+fn keys_from(set: &JwkSet) -> anyhow::Result<Vec<Key>> {
+    let mut keys = Vec::new();
+    for jwk in &set.keys {
+        let alg = key_algorithm(jwk).with_context(|| {
+            format!(
+                "JWKS key {:?}: cannot tell its algorithm; set `alg` on the key",
+                jwk.common.key_id
+            )
+        })?;
+        let key = DecodingKey::from_jwk(jwk)
+            .with_context(|| format!("JWKS key {:?} is not usable", jwk.common.key_id))?;
+        keys.push((jwk.common.key_id.clone(), alg, key));
+    }
+    if keys.is_empty() {
+        bail!("the JWKS document has no keys");
+    }
+    Ok(keys)
+}
+
 impl JwtValidator {
     /// Builds a validator; keys without a usable algorithm are refused at start-up.
     pub fn new(
@@ -207,35 +301,67 @@ impl JwtValidator {
         leeway: u64,
         set: &JwkSet,
     ) -> anyhow::Result<Self> {
-        let mut keys = Vec::new();
-        for jwk in &set.keys {
-            let alg = key_algorithm(jwk).with_context(|| {
-                format!(
-                    "JWKS key {:?}: cannot tell its algorithm; set `alg` on the key",
-                    jwk.common.key_id
-                )
-            })?;
-            let key = DecodingKey::from_jwk(jwk)
-                .with_context(|| format!("JWKS key {:?} is not usable", jwk.common.key_id))?;
-            keys.push((jwk.common.key_id.clone(), alg, key));
-        }
-        if keys.is_empty() {
-            bail!("the JWKS document has no keys");
-        }
         Ok(Self {
             issuer,
             audience,
             leeway,
-            keys,
+            keys: tokio::sync::RwLock::new(keys_from(set)?),
+            source: None,
+            refresh_min: Duration::from_secs(60),
+            last_refresh: tokio::sync::Mutex::new(Instant::now()),
         })
     }
 
+    /// Lets the validator re-read its keys from `source` when it meets an unknown key id.
+    pub fn with_source(mut self, source: KeySource, refresh_min: Duration) -> Self {
+        self.source = Some(source);
+        self.refresh_min = refresh_min;
+        self
+    }
+
+    /// Re-reads the key set if allowed by the rate limit; returns whether keys changed.
+    async fn refresh(&self) -> bool {
+        let Some(source) = &self.source else {
+            return false;
+        };
+        let mut last = self.last_refresh.lock().await;
+        if last.elapsed() < self.refresh_min {
+            return false;
+        }
+        *last = Instant::now();
+        match source.fetch().await.and_then(|set| keys_from(&set)) {
+            Ok(keys) => {
+                *self.keys.write().await = keys;
+                tracing::info!("JWKS refreshed");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "JWKS refresh failed; keeping the old keys");
+                false
+            }
+        }
+    }
+
     /// Validates signature, `iss`, `aud`, `exp` and `nbf`, and reads subject and scopes.
-    pub fn validate(&self, token: &str) -> Result<Identity, AuthFailure> {
+    pub async fn validate(&self, token: &str) -> Result<Identity, AuthFailure> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| AuthFailure::Invalid("the token is not a JWT".into()))?;
-        let candidates: Vec<&(Option<String>, Algorithm, DecodingKey)> = self
-            .keys
+        let first = self.try_keys(token, &header).await;
+        if matches!(first, Err(AuthFailure::Invalid(ref why)) if why == UNKNOWN_KEY)
+            && self.refresh().await
+        {
+            return self.try_keys(token, &header).await;
+        }
+        first
+    }
+
+    async fn try_keys(
+        &self,
+        token: &str,
+        header: &jsonwebtoken::Header,
+    ) -> Result<Identity, AuthFailure> {
+        let keys = self.keys.read().await;
+        let candidates: Vec<&Key> = keys
             .iter()
             .filter(|(kid, alg, _)| {
                 *alg == header.alg
@@ -243,9 +369,7 @@ impl JwtValidator {
             })
             .collect();
         if candidates.is_empty() {
-            return Err(AuthFailure::Invalid(
-                "the token was not signed by a key this server trusts".into(),
-            ));
+            return Err(AuthFailure::Invalid(UNKNOWN_KEY.into()));
         }
         let mut last = AuthFailure::Invalid("the token signature is not valid".into());
         for (_, alg, key) in candidates {
@@ -263,6 +387,8 @@ impl JwtValidator {
         Err(last)
     }
 }
+
+const UNKNOWN_KEY: &str = "the token was not signed by a key this server trusts";
 
 fn identity_from(claims: Claims) -> Identity {
     let mut scopes = BTreeSet::new();

@@ -47,7 +47,7 @@ struct Gate {
 /// Binds and serves until SIGTERM / Ctrl-C. Prints the bound URL to stderr.
 pub async fn serve(app: Arc<App>, addr: SocketAddr) -> anyhow::Result<()> {
     let cfg = app.services.config.http.clone();
-    let auth = Authenticator::from_config(&cfg.auth, app.services.workspace.root())?;
+    let auth = Authenticator::from_config(&cfg.auth, app.services.workspace.root()).await?;
     if !addr.ip().is_loopback() && !auth.required() {
         bail!(
             "refusing to serve on {addr} without authentication: a non-loopback address is \
@@ -344,7 +344,7 @@ fn challenge(
 /// Authenticates the caller, refuses `tools/call` for tools outside its scopes (403
 /// `insufficient_scope`), and hands the identity to the MCP handler.
 async fn authorize(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
-    let identity = match gate.auth.authenticate(request.headers()) {
+    let identity = match gate.auth.authenticate(request.headers()).await {
         Ok(id) => id,
         Err(AuthFailure::Missing) => return challenge(&gate, StatusCode::UNAUTHORIZED, None, None),
         Err(AuthFailure::Invalid(why)) => {

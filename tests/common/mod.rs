@@ -195,3 +195,8 @@ pub fn run_fathom(args: &[&str], cwd: &Path) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Installs the process-wide TLS provider that HTTP clients (reqwest) need in this build.
+pub fn tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
