@@ -46,6 +46,10 @@ const SECRET_KEY_WORDS: &[&str] = &[
     "privatekey",
     "credential",
     "authorization",
+    "access_key",
+    "accesskey",
+    "connection_string",
+    "connectionstring",
 ];
 
 /// Shortest environment value treated as a secret literal; shorter values ("1", "true") would

@@ -179,7 +179,7 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Diff {
                         )
                         .collect()
                 };
-                if a.id != b.id {
+                if a.id() != b.id() {
                     paths.insert(0, "id".into());
                     paths.dedup();
                 }

@@ -150,8 +150,9 @@ pub struct Resource {
     pub rtype: String,
     /// Logical name.
     pub name: String,
-    /// Cloud id, when the engine knows it.
-    pub id: Option<String>,
+    /// Cloud id, when the engine records it; read lazily from the attributes for Terraform
+    /// (see [`Resource::id`]), so listing a large state never parses every attribute object.
+    pub id_cell: std::sync::OnceLock<Option<String>>,
     /// Provider address or URN.
     pub provider: Option<String>,
     /// Terraform module address (`module.db`), if not the root module.
@@ -171,6 +172,20 @@ pub struct Resource {
 }
 
 impl Resource {
+    /// A cell already holding `id` (Pulumi records ids outside the attributes).
+    pub fn known_id(id: Option<String>) -> std::sync::OnceLock<Option<String>> {
+        let cell = std::sync::OnceLock::new();
+        let _ = cell.set(id);
+        cell
+    }
+
+    /// The cloud id: recorded by the engine, or the `id` attribute.
+    pub fn id(&self) -> Option<&str> {
+        self.id_cell
+            .get_or_init(|| id_attribute(self.raw_attributes.as_deref()))
+            .as_deref()
+    }
+
     /// Attributes with engine-marked secrets masked (`[secret]`, `[sensitive]`). Credential
     /// patterns are masked later, by the caller's redactor.
     pub fn attributes(&self) -> Value {
@@ -208,6 +223,20 @@ impl Resource {
         } else {
             self.address.clone()
         }
+    }
+}
+
+/// The `id` attribute, read without building the attribute object.
+fn id_attribute(raw: Option<&RawValue>) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        id: Option<Value>,
+    }
+    let parsed: IdOnly = serde_json::from_str(raw?.get()).ok()?;
+    match parsed.id? {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 

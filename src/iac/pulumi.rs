@@ -121,7 +121,7 @@ fn to_resource(r: RawResource) -> Resource {
         address: r.urn,
         mode,
         rtype: r.rtype,
-        id: r.id.filter(|s| !s.is_empty()),
+        id_cell: Resource::known_id(r.id.filter(|s| !s.is_empty())),
         provider,
         module: None,
         parent: r.parent,

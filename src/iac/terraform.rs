@@ -48,22 +48,54 @@ struct RawInstance {
 
 impl<'de> Deserialize<'de> for RawInstance {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut map: BTreeMap<String, Box<RawValue>> = BTreeMap::deserialize(d)?;
-        fn parse<T: serde::de::DeserializeOwned>(raw: Option<Box<RawValue>>) -> Option<T> {
-            raw.and_then(|r| serde_json::from_str(r.get()).ok())
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawInstance;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a resource instance object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawInstance, A::Error> {
+                let mut out = RawInstance {
+                    index_key: None,
+                    status: None,
+                    deposed: None,
+                    attributes: None,
+                    attributes_flat: None,
+                    sensitive_attributes: None,
+                    dependencies: Vec::new(),
+                };
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "index_key" => out.index_key = map.next_value()?,
+                        "status" => out.status = map.next_value()?,
+                        "deposed" => out.deposed = map.next_value()?,
+                        "attributes" => {
+                            out.attributes = map
+                                .next_value::<Option<Box<RawValue>>>()?
+                                .filter(|r| r.get() != "null")
+                        }
+                        "attributes_flat" => {
+                            out.attributes_flat = map
+                                .next_value::<Option<Box<RawValue>>>()?
+                                .filter(|r| r.get() != "null")
+                        }
+                        "sensitive_attributes" => out.sensitive_attributes = map.next_value()?,
+                        "dependencies" => {
+                            out.dependencies =
+                                map.next_value::<Option<Vec<String>>>()?.unwrap_or_default()
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(out)
+            }
         }
-        let not_null = |r: Option<Box<RawValue>>| r.filter(|r| r.get() != "null");
-        Ok(Self {
-            index_key: parse(map.remove("index_key")),
-            status: parse(map.remove("status")),
-            deposed: parse(map.remove("deposed")),
-            attributes: not_null(map.remove("attributes")),
-            attributes_flat: not_null(map.remove("attributes_flat")),
-            sensitive_attributes: parse(map.remove("sensitive_attributes")),
-            dependencies: parse::<Option<Vec<String>>>(map.remove("dependencies"))
-                .flatten()
-                .unwrap_or_default(),
-        })
+        d.deserialize_map(V)
     }
 }
 
@@ -122,21 +154,6 @@ fn mode_of(mode: Option<&str>) -> Mode {
         Mode::Data
     } else {
         Mode::Managed
-    }
-}
-
-/// The `id` attribute, read without parsing the whole attribute object.
-fn id_of(raw: Option<&RawValue>) -> Option<String> {
-    #[derive(Deserialize)]
-    struct IdOnly {
-        id: Option<Value>,
-    }
-    let raw = raw?;
-    let parsed: IdOnly = serde_json::from_str(raw.get()).ok()?;
-    match parsed.id? {
-        Value::String(s) => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }
 
@@ -210,7 +227,7 @@ pub(crate) fn convert_v4(any: AnyState, display: &str) -> Result<Snapshot, State
                 None => Sensitivity::None,
             };
             resources.push(Resource {
-                id: id_of(attrs.as_deref()),
+                id_cell: std::sync::OnceLock::new(),
                 address,
                 mode,
                 rtype: block.rtype.clone(),
@@ -328,7 +345,7 @@ fn collect_show(module: ShowModule, out: &mut Vec<Resource>) {
             address.push_str(&format!(" (deposed {d})"));
         }
         out.push(Resource {
-            id: id_of(r.values.as_deref()),
+            id_cell: std::sync::OnceLock::new(),
             address,
             mode: mode_of(r.mode.as_deref()),
             rtype: r.rtype,

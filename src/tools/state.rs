@@ -546,7 +546,7 @@ pub async fn resources(
         let line = format!(
             "{}{}{}",
             r.label(),
-            r.id.as_deref()
+            r.id()
                 .map(|id| format!("  {}", clip(id, 100)))
                 .unwrap_or_default(),
             flags_text(r)
@@ -559,7 +559,7 @@ pub async fn resources(
             address: r.address.clone(),
             rtype: r.rtype.clone(),
             name: r.name.clone(),
-            id: r.id.clone(),
+            id: r.id().map(str::to_string),
             mode: r.mode,
             flags: r.flags.clone(),
         });
@@ -779,7 +779,7 @@ pub async fn resource(
     budget.reserve(200);
     let mut text = String::new();
     let mut head = vec![format!("{}  ({} in {})", r.address, r.rtype, stack.id)];
-    if let Some(id) = &r.id {
+    if let Some(id) = r.id() {
         head.push(format!("id: {id}"));
     }
     let flags = r.flags.names();
@@ -875,7 +875,7 @@ pub async fn resource(
             rtype: r.rtype.clone(),
             name: r.name.clone(),
             mode: r.mode,
-            id: r.id.clone(),
+            id: r.id().map(str::to_string),
             provider: r.provider.clone(),
             module: r.module.clone(),
             parent: r.parent.clone(),
