@@ -4,11 +4,71 @@
 //! Attributes stay as raw JSON until someone asks for one resource, so listing a 100 MB state
 //! costs one scan; secret masking happens when they are parsed ([`Resource::attributes`]).
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::secrets;
+
+/// A slice of the state document (raw JSON of one value), shared with the document instead
+/// of copied: a 100 MB state stays 100 MB in memory, plus the index over it.
+#[derive(Clone)]
+pub struct Raw {
+    src: Arc<String>,
+    start: usize,
+    end: usize,
+}
+
+impl Raw {
+    /// The JSON text of the value.
+    pub fn get(&self) -> &str {
+        &self.src[self.start..self.end]
+    }
+}
+
+impl std::fmt::Debug for Raw {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Raw({} bytes)", self.end - self.start)
+    }
+}
+
+/// The document raw values are cut from.
+pub(crate) struct Source {
+    text: Arc<String>,
+}
+
+impl Source {
+    pub(crate) fn new(text: Arc<String>) -> Self {
+        Self { text }
+    }
+
+    /// The document text, to deserialise with borrowed raw values.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// A [`Raw`] for a value borrowed from this document (`null` becomes `None`).
+    pub(crate) fn raw(&self, value: Option<&RawValue>) -> Option<Raw> {
+        let value = value?;
+        let text = value.get();
+        if text == "null" {
+            return None;
+        }
+        let base = self.text.as_ptr() as usize;
+        let start = (text.as_ptr() as usize).checked_sub(base)?;
+        let end = start + text.len();
+        if end > self.text.len() {
+            return None;
+        }
+        Some(Raw {
+            src: self.text.clone(),
+            start,
+            end,
+        })
+    }
+}
 
 /// Which engine wrote a state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -59,7 +119,7 @@ pub enum Sensitivity {
     /// Terraform state v4 `sensitive_attributes`: paths into the attributes.
     Paths(Vec<Vec<Step>>),
     /// Terraform `show -json` `sensitive_values`: a mirror with `true` at sensitive leaves.
-    Mirror(Box<RawValue>),
+    Mirror(Raw),
 }
 
 /// Flags that matter before a change: protection, taint, interrupted operations.
@@ -167,7 +227,7 @@ pub struct Resource {
     /// Pulumi `sourcePosition` (`project:///index.ts#12,5` style).
     pub source_position: Option<String>,
     /// Raw attributes (Terraform `attributes`/`values`, Pulumi `outputs`).
-    pub raw_attributes: Option<Box<RawValue>>,
+    pub raw_attributes: Option<Raw>,
     pub sensitivity: Sensitivity,
 }
 
@@ -182,7 +242,7 @@ impl Resource {
     /// The cloud id: recorded by the engine, or the `id` attribute.
     pub fn id(&self) -> Option<&str> {
         self.id_cell
-            .get_or_init(|| id_attribute(self.raw_attributes.as_deref()))
+            .get_or_init(|| id_attribute(self.raw_attributes.as_ref()))
             .as_deref()
     }
 
@@ -227,7 +287,7 @@ impl Resource {
 }
 
 /// The `id` attribute, read without building the attribute object.
-fn id_attribute(raw: Option<&RawValue>) -> Option<String> {
+fn id_attribute(raw: Option<&Raw>) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct IdOnly {
         id: Option<Value>,
@@ -253,7 +313,7 @@ pub fn short_type(t: &str) -> &str {
 #[derive(Debug, Clone)]
 pub struct OutputValue {
     pub name: String,
-    pub raw: Option<Box<RawValue>>,
+    pub raw: Option<Raw>,
     /// Marked sensitive by the engine; its value is never shown.
     pub sensitive: bool,
 }

@@ -7,24 +7,25 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::model::{Engine, Flags, Mode, OutputValue, Resource, Sensitivity, Snapshot};
+use super::model::{Engine, Flags, Mode, OutputValue, Resource, Sensitivity, Snapshot, Source};
 use super::read::{AnyState, PULUMI_VERSION, StateError};
 
 /// Features of v4 checkpoints this reader knows.
 const KNOWN_FEATURES: &[&str] = &["refreshBeforeUpdate", "viewOf"];
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct RawCheckpoint {
-    latest: Option<RawDeployment>,
+pub(crate) struct RawCheckpoint<'a> {
+    #[serde(borrow)]
+    latest: Option<RawDeployment<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct RawDeployment {
+pub(crate) struct RawDeployment<'a> {
     manifest: Option<Manifest>,
-    #[serde(default, deserialize_with = "super::read::null_default")]
-    resources: Vec<RawResource>,
-    #[serde(default, deserialize_with = "super::read::null_default")]
-    pending_operations: Vec<PendingOperation>,
+    #[serde(default, borrow, deserialize_with = "super::read::null_default")]
+    resources: Vec<RawResource<'a>>,
+    #[serde(default, borrow, deserialize_with = "super::read::null_default")]
+    pending_operations: Vec<PendingOperation<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -34,14 +35,15 @@ struct Manifest {
 }
 
 #[derive(Debug, Deserialize)]
-struct PendingOperation {
-    resource: Option<RawResource>,
+struct PendingOperation<'a> {
+    #[serde(borrow)]
+    resource: Option<RawResource<'a>>,
     #[serde(rename = "type")]
     kind: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-struct RawResource {
+struct RawResource<'a> {
     urn: String,
     #[serde(default, deserialize_with = "super::read::null_default")]
     custom: bool,
@@ -50,7 +52,8 @@ struct RawResource {
     id: Option<String>,
     #[serde(rename = "type")]
     rtype: String,
-    outputs: Option<Box<RawValue>>,
+    #[serde(borrow)]
+    outputs: Option<&'a RawValue>,
     parent: Option<String>,
     #[serde(default, deserialize_with = "super::read::null_default")]
     protect: bool,
@@ -93,7 +96,7 @@ pub fn urn_stack_project(urn: &str) -> Option<(String, String)> {
     Some((project, stack))
 }
 
-fn to_resource(r: RawResource) -> Resource {
+fn to_resource(r: RawResource<'_>, src: &Source) -> Resource {
     let mode = if r.rtype == "pulumi:pulumi:Stack" {
         Mode::Stack
     } else if r.rtype.starts_with("pulumi:providers:") {
@@ -136,12 +139,16 @@ fn to_resource(r: RawResource) -> Resource {
         },
         deleted_with: r.deleted_with,
         source_position: r.source_position,
-        raw_attributes: r.outputs,
+        raw_attributes: src.raw(r.outputs),
         sensitivity: Sensitivity::None,
     }
 }
 
-pub(crate) fn convert(any: AnyState, display: &str) -> Result<Snapshot, StateError> {
+pub(crate) fn convert(
+    any: AnyState<'_>,
+    src: &Source,
+    display: &str,
+) -> Result<Snapshot, StateError> {
     let version = any.version;
     if let Some(v) = version
         && v > PULUMI_VERSION
@@ -192,14 +199,18 @@ pub(crate) fn convert(any: AnyState, display: &str) -> Result<Snapshot, StateErr
             warnings,
         });
     };
-    let mut resources: Vec<Resource> = deployment.resources.into_iter().map(to_resource).collect();
+    let mut resources: Vec<Resource> = deployment
+        .resources
+        .into_iter()
+        .map(|r| to_resource(r, src))
+        .collect();
     for op in deployment.pending_operations {
         let kind = op.kind.unwrap_or_else(|| "unknown".into());
         let Some(raw) = op.resource else { continue };
         match resources.iter_mut().find(|r| r.address == raw.urn) {
             Some(existing) => existing.flags.pending_operation = Some(kind),
             None => {
-                let mut r = to_resource(raw);
+                let mut r = to_resource(raw, src);
                 r.flags.pending_operation = Some(kind);
                 resources.push(r);
             }
@@ -215,7 +226,7 @@ pub(crate) fn convert(any: AnyState, display: &str) -> Result<Snapshot, StateErr
             if pending == 1 { "" } else { "s" }
         ));
     }
-    let outputs = stack_outputs(&resources);
+    let outputs = stack_outputs(&resources, src);
     let (updated, engine_version) = match deployment.manifest {
         Some(m) => (
             m.time.filter(|t| !t.starts_with("0001-")),
@@ -237,21 +248,22 @@ pub(crate) fn convert(any: AnyState, display: &str) -> Result<Snapshot, StateErr
 }
 
 /// Stack outputs live on the `pulumi:pulumi:Stack` resource.
-fn stack_outputs(resources: &[Resource]) -> Vec<OutputValue> {
+fn stack_outputs(resources: &[Resource], src: &Source) -> Vec<OutputValue> {
     #[derive(Deserialize)]
-    struct Outputs(BTreeMap<String, Box<RawValue>>);
+    struct Outputs<'a>(#[serde(borrow)] BTreeMap<String, &'a RawValue>);
     let Some(stack) = resources.iter().find(|r| r.mode == Mode::Stack) else {
         return Vec::new();
     };
     let Some(raw) = &stack.raw_attributes else {
         return Vec::new();
     };
+    // The outputs object is a slice of the document, so its values are too.
     match serde_json::from_str::<Outputs>(raw.get()) {
         Ok(Outputs(map)) => map
             .into_iter()
-            .map(|(name, raw)| OutputValue {
+            .map(|(name, value)| OutputValue {
                 name,
-                raw: Some(raw),
+                raw: src.raw(Some(value)),
                 sensitive: false,
             })
             .collect(),

@@ -12,7 +12,9 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::model::Snapshot;
+use std::sync::Arc;
+
+use super::model::{Snapshot, Source};
 use super::{pulumi, terraform};
 
 /// Why a state could not be read. Messages say what to do.
@@ -50,26 +52,34 @@ pub enum StateError {
 
 /// Top-level fields of every supported format. Attributes stay raw.
 #[derive(Debug, Deserialize)]
-pub(crate) struct AnyState {
+pub(crate) struct AnyState<'a> {
     // Terraform state v4 and Pulumi checkpoints/deployments.
     pub version: Option<u64>,
     // Terraform v4.
     pub terraform_version: Option<String>,
     pub serial: Option<u64>,
     pub lineage: Option<String>,
-    pub outputs: Option<BTreeMap<String, terraform::RawOutput>>,
-    pub resources: Option<Vec<terraform::RawResource>>,
+    #[serde(borrow)]
+    pub outputs: Option<BTreeMap<String, terraform::RawOutput<'a>>>,
+    #[serde(borrow)]
+    pub resources: Option<Vec<terraform::RawResource<'a>>>,
     // `terraform show -json`.
     pub format_version: Option<String>,
-    pub values: Option<terraform::ShowValues>,
+    #[serde(borrow)]
+    pub values: Option<terraform::ShowValues<'a>>,
     // Pulumi.
-    pub checkpoint: Option<pulumi::RawCheckpoint>,
-    pub deployment: Option<pulumi::RawDeployment>,
-    pub latest: Option<pulumi::RawDeployment>,
+    #[serde(borrow)]
+    pub checkpoint: Option<pulumi::RawCheckpoint<'a>>,
+    #[serde(borrow)]
+    pub deployment: Option<pulumi::RawDeployment<'a>>,
+    #[serde(borrow)]
+    pub latest: Option<pulumi::RawDeployment<'a>>,
     pub features: Option<Vec<String>>,
     // OpenTofu client-side encryption.
-    pub encrypted_data: Option<Box<RawValue>>,
-    pub encryption_version: Option<Box<RawValue>>,
+    #[serde(borrow)]
+    pub encrypted_data: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub encryption_version: Option<&'a RawValue>,
 }
 
 /// Newest Terraform state version understood.
@@ -92,14 +102,15 @@ pub fn read_file(path: &Path, display: &str, limit: u64) -> Result<Snapshot, Sta
         });
     }
     let bytes = std::fs::read(path).map_err(io)?;
-    parse(&bytes, display, limit)
+    parse(bytes, display, limit)
 }
 
-/// Parses state bytes (gzip is detected by its magic number).
-pub fn parse(bytes: &[u8], display: &str, limit: u64) -> Result<Snapshot, StateError> {
+/// Parses state bytes (gzip is detected by its magic number). The snapshot keeps the text
+/// and points into it, so attributes are never copied.
+pub fn parse(bytes: Vec<u8>, display: &str, limit: u64) -> Result<Snapshot, StateError> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(bytes)
+        flate2::read::GzDecoder::new(bytes.as_slice())
             .take(limit + 1)
             .read_to_end(&mut out)
             .map_err(|e| StateError::Corrupt {
@@ -113,18 +124,23 @@ pub fn parse(bytes: &[u8], display: &str, limit: u64) -> Result<Snapshot, StateE
                 limit,
             });
         }
-        return parse_json(&out, display);
+        return parse_json(out, display);
     }
     parse_json(bytes, display)
 }
 
-fn parse_json(bytes: &[u8], display: &str) -> Result<Snapshot, StateError> {
+fn parse_json(bytes: Vec<u8>, display: &str) -> Result<Snapshot, StateError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(StateError::Empty {
             path: display.to_string(),
         });
     }
-    let any: AnyState = serde_json::from_slice(bytes).map_err(|e| {
+    let text = String::from_utf8(bytes).map_err(|e| StateError::Corrupt {
+        path: display.to_string(),
+        detail: format!("not UTF-8 text ({e})"),
+    })?;
+    let source = Source::new(Arc::new(text));
+    let any: AnyState = serde_json::from_str(source.text()).map_err(|e| {
         let detail = e.to_string();
         if e.is_eof() {
             StateError::Truncated {
@@ -149,13 +165,13 @@ fn parse_json(bytes: &[u8], display: &str) -> Result<Snapshot, StateError> {
         });
     }
     if any.checkpoint.is_some() || any.deployment.is_some() || any.latest.is_some() {
-        return pulumi::convert(any, display);
+        return pulumi::convert(any, &source, display);
     }
     if any.format_version.is_some() || any.values.is_some() {
-        return terraform::convert_show(any, display);
+        return terraform::convert_show(any, &source, display);
     }
     if any.resources.is_some() || any.terraform_version.is_some() || any.lineage.is_some() {
-        return terraform::convert_v4(any, display);
+        return terraform::convert_v4(any, &source, display);
     }
     Err(StateError::Unrecognized {
         path: display.to_string(),

@@ -208,7 +208,7 @@ impl StateStore {
         }
         let bytes = out.stdout.len() as u64;
         let limit = self.limits.max_bytes;
-        let parsed = tokio::task::spawn_blocking(move || read::parse(&out.stdout, &command, limit))
+        let parsed = tokio::task::spawn_blocking(move || read::parse(out.stdout, &command, limit))
             .await
             .map_err(|e| StateError::Corrupt {
                 path: "cli output".into(),

@@ -7,21 +7,22 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::model::{Engine, Flags, Mode, OutputValue, Resource, Sensitivity, Snapshot};
+use super::model::{Engine, Flags, Mode, OutputValue, Resource, Sensitivity, Snapshot, Source};
 use super::read::{AnyState, StateError, TERRAFORM_STATE_VERSION};
 use super::secrets;
 
 /// A v4 output.
 #[derive(Debug, Deserialize)]
-pub(crate) struct RawOutput {
-    value: Option<Box<RawValue>>,
+pub(crate) struct RawOutput<'a> {
+    #[serde(borrow)]
+    value: Option<&'a RawValue>,
     #[serde(default)]
     sensitive: bool,
 }
 
 /// A v4 resource block (all its instances).
 #[derive(Debug, Deserialize)]
-pub(crate) struct RawResource {
+pub(crate) struct RawResource<'a> {
     module: Option<String>,
     #[serde(default)]
     mode: Option<String>,
@@ -29,35 +30,35 @@ pub(crate) struct RawResource {
     rtype: String,
     name: String,
     provider: Option<String>,
-    #[serde(default, deserialize_with = "super::read::null_default")]
-    instances: Vec<RawInstance>,
+    #[serde(default, borrow, deserialize_with = "super::read::null_default")]
+    instances: Vec<RawInstance<'a>>,
 }
 
 /// One instance. Read through a map because real state files written by older Terraform
 /// versions repeat keys (two `dependencies` arrays); like Terraform itself, the last one wins.
 #[derive(Debug)]
-struct RawInstance {
+struct RawInstance<'a> {
     index_key: Option<Value>,
     status: Option<String>,
     deposed: Option<String>,
-    attributes: Option<Box<RawValue>>,
-    attributes_flat: Option<Box<RawValue>>,
+    attributes: Option<&'a RawValue>,
+    attributes_flat: Option<&'a RawValue>,
     sensitive_attributes: Option<Value>,
     dependencies: Vec<String>,
 }
 
-impl<'de> Deserialize<'de> for RawInstance {
+impl<'de: 'a, 'a> Deserialize<'de> for RawInstance<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RawInstance;
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = RawInstance<'a>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a resource instance object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> Result<RawInstance, A::Error> {
+            ) -> Result<RawInstance<'a>, A::Error> {
                 let mut out = RawInstance {
                     index_key: None,
                     status: None,
@@ -72,15 +73,9 @@ impl<'de> Deserialize<'de> for RawInstance {
                         "index_key" => out.index_key = map.next_value()?,
                         "status" => out.status = map.next_value()?,
                         "deposed" => out.deposed = map.next_value()?,
-                        "attributes" => {
-                            out.attributes = map
-                                .next_value::<Option<Box<RawValue>>>()?
-                                .filter(|r| r.get() != "null")
-                        }
+                        "attributes" => out.attributes = Some(map.next_value::<&'de RawValue>()?),
                         "attributes_flat" => {
-                            out.attributes_flat = map
-                                .next_value::<Option<Box<RawValue>>>()?
-                                .filter(|r| r.get() != "null")
+                            out.attributes_flat = Some(map.next_value::<&'de RawValue>()?)
                         }
                         "sensitive_attributes" => out.sensitive_attributes = map.next_value()?,
                         "dependencies" => {
@@ -95,44 +90,48 @@ impl<'de> Deserialize<'de> for RawInstance {
                 Ok(out)
             }
         }
-        d.deserialize_map(V)
+        d.deserialize_map(V(std::marker::PhantomData))
     }
 }
 
 /// `show -json` `values`.
 #[derive(Debug, Deserialize)]
-pub(crate) struct ShowValues {
-    #[serde(default)]
-    outputs: BTreeMap<String, ShowOutput>,
-    root_module: Option<ShowModule>,
+pub(crate) struct ShowValues<'a> {
+    #[serde(default, borrow)]
+    outputs: BTreeMap<String, ShowOutput<'a>>,
+    #[serde(borrow)]
+    root_module: Option<ShowModule<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
-struct ShowOutput {
+struct ShowOutput<'a> {
     #[serde(default)]
     sensitive: bool,
-    value: Option<Box<RawValue>>,
+    #[serde(borrow)]
+    value: Option<&'a RawValue>,
 }
 
 #[derive(Debug, Deserialize)]
-struct ShowModule {
+struct ShowModule<'a> {
     address: Option<String>,
-    #[serde(default, deserialize_with = "super::read::null_default")]
-    resources: Vec<ShowResource>,
-    #[serde(default, deserialize_with = "super::read::null_default")]
-    child_modules: Vec<ShowModule>,
+    #[serde(default, borrow, deserialize_with = "super::read::null_default")]
+    resources: Vec<ShowResource<'a>>,
+    #[serde(default, borrow, deserialize_with = "super::read::null_default")]
+    child_modules: Vec<ShowModule<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
-struct ShowResource {
+struct ShowResource<'a> {
     address: String,
     mode: Option<String>,
     #[serde(rename = "type")]
     rtype: String,
     name: String,
     provider_name: Option<String>,
-    values: Option<Box<RawValue>>,
-    sensitive_values: Option<Box<RawValue>>,
+    #[serde(borrow)]
+    values: Option<&'a RawValue>,
+    #[serde(borrow)]
+    sensitive_values: Option<&'a RawValue>,
     #[serde(default, deserialize_with = "super::read::null_default")]
     depends_on: Vec<String>,
     #[serde(default)]
@@ -177,7 +176,11 @@ fn short_provider(p: &str) -> String {
     }
 }
 
-pub(crate) fn convert_v4(any: AnyState, display: &str) -> Result<Snapshot, StateError> {
+pub(crate) fn convert_v4(
+    any: AnyState<'_>,
+    src: &Source,
+    display: &str,
+) -> Result<Snapshot, StateError> {
     let version = any.version.unwrap_or(0);
     if version > TERRAFORM_STATE_VERSION {
         return Err(StateError::FutureVersion {
@@ -214,7 +217,9 @@ pub(crate) fn convert_v4(any: AnyState, display: &str) -> Result<Snapshot, State
             if let Some(d) = &inst.deposed {
                 address.push_str(&format!(" (deposed {d})"));
             }
-            let attrs = inst.attributes.or(inst.attributes_flat);
+            let attrs = src
+                .raw(inst.attributes)
+                .or_else(|| src.raw(inst.attributes_flat));
             let sensitivity = match &inst.sensitive_attributes {
                 Some(v) => {
                     let paths = secrets::terraform_paths(v);
@@ -254,7 +259,7 @@ pub(crate) fn convert_v4(any: AnyState, display: &str) -> Result<Snapshot, State
         .into_iter()
         .map(|(name, o)| OutputValue {
             name,
-            raw: o.value,
+            raw: src.raw(o.value),
             sensitive: o.sensitive,
         })
         .collect();
@@ -271,7 +276,11 @@ pub(crate) fn convert_v4(any: AnyState, display: &str) -> Result<Snapshot, State
     })
 }
 
-pub(crate) fn convert_show(any: AnyState, display: &str) -> Result<Snapshot, StateError> {
+pub(crate) fn convert_show(
+    any: AnyState<'_>,
+    src: &Source,
+    display: &str,
+) -> Result<Snapshot, StateError> {
     let Some(values) = any.values else {
         // `show -json` of an empty state has no `values`.
         return Ok(Snapshot {
@@ -310,14 +319,14 @@ pub(crate) fn convert_show(any: AnyState, display: &str) -> Result<Snapshot, Sta
     }
     let mut resources = Vec::new();
     if let Some(root) = values.root_module {
-        collect_show(root, &mut resources);
+        collect_show(root, src, &mut resources);
     }
     let outputs = values
         .outputs
         .into_iter()
         .map(|(name, o)| OutputValue {
             name,
-            raw: o.value,
+            raw: src.raw(o.value),
             sensitive: o.sensitive,
         })
         .collect();
@@ -337,7 +346,7 @@ pub(crate) fn convert_show(any: AnyState, display: &str) -> Result<Snapshot, Sta
     })
 }
 
-fn collect_show(module: ShowModule, out: &mut Vec<Resource>) {
+fn collect_show(module: ShowModule<'_>, src: &Source, out: &mut Vec<Resource>) {
     let module_address = module.address.clone();
     for r in module.resources {
         let mut address = r.address;
@@ -361,15 +370,15 @@ fn collect_show(module: ShowModule, out: &mut Vec<Resource>) {
             },
             deleted_with: None,
             source_position: None,
-            raw_attributes: r.values,
-            sensitivity: match r.sensitive_values {
+            raw_attributes: src.raw(r.values),
+            sensitivity: match src.raw(r.sensitive_values) {
                 Some(m) => Sensitivity::Mirror(m),
                 None => Sensitivity::None,
             },
         });
     }
     for child in module.child_modules {
-        collect_show(child, out);
+        collect_show(child, src, out);
     }
 }
 
