@@ -116,8 +116,9 @@ pub enum Sensitivity {
     /// Nothing marked (Pulumi marks secrets inline).
     #[default]
     None,
-    /// Terraform state v4 `sensitive_attributes`: paths into the attributes.
-    Paths(Vec<Vec<Step>>),
+    /// Terraform state v4 `sensitive_attributes` (raw; parsed into paths when attributes are
+    /// read, so a large state costs nothing for them up front).
+    Paths(Raw),
     /// Terraform `show -json` `sensitive_values`: a mirror with `true` at sensitive leaves.
     Mirror(Raw),
 }
@@ -256,7 +257,10 @@ impl Resource {
         secrets::mask_pulumi_secrets(&mut value);
         match &self.sensitivity {
             Sensitivity::None => {}
-            Sensitivity::Paths(paths) => secrets::mask_paths(&mut value, paths),
+            Sensitivity::Paths(raw) => {
+                let parsed: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+                secrets::mask_paths(&mut value, &secrets::terraform_paths(&parsed));
+            }
             Sensitivity::Mirror(mirror) => {
                 if let Ok(mirror) = serde_json::from_str::<Value>(mirror.get()) {
                     secrets::mask_mirror(&mut value, &mirror);

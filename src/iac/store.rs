@@ -51,7 +51,12 @@ pub struct StateStore {
     limits: StateConfig,
     configured: Vec<StackConfig>,
     cache: Mutex<HashMap<PathBuf, Entry>>,
+    /// The last discovery and when it ran: a walk per call would dominate warm answers.
+    discovered: Mutex<Option<(std::time::Instant, Vec<StackRef>)>>,
 }
+
+/// How long a discovery result is reused.
+const DISCOVERY_TTL: Duration = Duration::from_secs(2);
 
 impl std::fmt::Debug for StateStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -68,6 +73,7 @@ impl StateStore {
             limits,
             configured,
             cache: Mutex::new(HashMap::new()),
+            discovered: Mutex::new(None),
         }
     }
 
@@ -76,9 +82,20 @@ impl StateStore {
         &self.root
     }
 
-    /// All stacks, discovered afresh (the walk skips dependency and build folders).
+    /// All stacks. The walk (which skips dependency and build folders) is reused for
+    /// [`DISCOVERY_TTL`], so a burst of calls walks once and a new stack shows up within seconds.
     pub fn stacks(&self) -> Vec<StackRef> {
-        discovery::discover(&self.root, &self.configured)
+        if let Ok(guard) = self.discovered.lock()
+            && let Some((at, stacks)) = guard.as_ref()
+            && at.elapsed() < DISCOVERY_TTL
+        {
+            return stacks.clone();
+        }
+        let stacks = discovery::discover(&self.root, &self.configured);
+        if let Ok(mut guard) = self.discovered.lock() {
+            *guard = Some((std::time::Instant::now(), stacks.clone()));
+        }
+        stacks
     }
 
     /// Path shown to users: relative to the workspace.

@@ -9,7 +9,6 @@ use serde_json::value::RawValue;
 
 use super::model::{Engine, Flags, Mode, OutputValue, Resource, Sensitivity, Snapshot, Source};
 use super::read::{AnyState, StateError, TERRAFORM_STATE_VERSION};
-use super::secrets;
 
 /// A v4 output.
 #[derive(Debug, Deserialize)]
@@ -43,7 +42,7 @@ struct RawInstance<'a> {
     deposed: Option<String>,
     attributes: Option<&'a RawValue>,
     attributes_flat: Option<&'a RawValue>,
-    sensitive_attributes: Option<Value>,
+    sensitive_attributes: Option<&'a RawValue>,
     dependencies: Vec<String>,
 }
 
@@ -77,7 +76,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawInstance<'a> {
                         "attributes_flat" => {
                             out.attributes_flat = Some(map.next_value::<&'de RawValue>()?)
                         }
-                        "sensitive_attributes" => out.sensitive_attributes = map.next_value()?,
+                        "sensitive_attributes" => {
+                            out.sensitive_attributes = Some(map.next_value::<&'de RawValue>()?)
+                        }
                         "dependencies" => {
                             out.dependencies =
                                 map.next_value::<Option<Vec<String>>>()?.unwrap_or_default()
@@ -198,8 +199,9 @@ pub(crate) fn convert_v4(
             ),
         });
     }
-    let mut resources = Vec::new();
-    for block in any.resources.unwrap_or_default() {
+    let blocks = any.resources.unwrap_or_default();
+    let mut resources = Vec::with_capacity(blocks.iter().map(|b| b.instances.len()).sum());
+    for block in blocks {
         let mode = mode_of(block.mode.as_deref());
         let prefix = match (&block.module, mode) {
             (Some(m), Mode::Data) => format!("{m}.data."),
@@ -220,16 +222,9 @@ pub(crate) fn convert_v4(
             let attrs = src
                 .raw(inst.attributes)
                 .or_else(|| src.raw(inst.attributes_flat));
-            let sensitivity = match &inst.sensitive_attributes {
-                Some(v) => {
-                    let paths = secrets::terraform_paths(v);
-                    if paths.is_empty() {
-                        Sensitivity::None
-                    } else {
-                        Sensitivity::Paths(paths)
-                    }
-                }
-                None => Sensitivity::None,
+            let sensitivity = match src.raw(inst.sensitive_attributes) {
+                Some(raw) if raw.get() != "[]" => Sensitivity::Paths(raw),
+                _ => Sensitivity::None,
             };
             resources.push(Resource {
                 id_cell: std::sync::OnceLock::new(),

@@ -469,11 +469,24 @@ pub async fn resources(
         }
     };
     let wants_infra_only = p.rtype.is_none();
+    // States have few distinct types: decide each type once, then filter by lookup.
+    let type_ok: Option<std::collections::HashMap<&str, bool>> = type_glob.as_ref().map(|g| {
+        let mut memo = std::collections::HashMap::new();
+        for r in &snap.resources {
+            memo.entry(r.rtype.as_str())
+                .or_insert_with(|| g.is_match(&r.rtype));
+        }
+        memo
+    });
     let matched: Vec<&Resource> = snap
         .resources
         .iter()
         .filter(|r| !(wants_infra_only && matches!(r.mode, Mode::Stack | Mode::Provider)))
-        .filter(|r| type_glob.as_ref().is_none_or(|g| g.is_match(&r.rtype)))
+        .filter(|r| {
+            type_ok
+                .as_ref()
+                .is_none_or(|m| m.get(r.rtype.as_str()).copied().unwrap_or(false))
+        })
         .filter(|r| {
             addr_glob.as_ref().is_none_or(|g| {
                 g.is_match(&r.address) || g.is_match(r.label()) || g.is_match(&r.name)
