@@ -6,14 +6,8 @@ mod common;
 
 use std::io::Write;
 
-use common::{Scratch, fathom};
-use rmcp::ServiceExt;
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::{RoleClient, RunningService};
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use common::{Scratch, call, connect, text};
 use serde_json::{Value, json};
-
-type Client = RunningService<RoleClient, ()>;
 
 const SIG: &str = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG: &str = "1b47061264138c4ac30d75fd1eb44270";
@@ -105,32 +99,6 @@ fn pulumi_workspace() -> Scratch {
         .to_string(),
     );
     ws
-}
-
-async fn connect(ws: &std::path::Path) -> Client {
-    let transport = TokioChildProcess::new(tokio::process::Command::new(fathom()).configure(|c| {
-        c.arg("serve").arg("--workspace").arg(ws);
-    }))
-    .expect("spawn");
-    ().serve(transport).await.expect("initialize")
-}
-
-async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
-    let Value::Object(map) = args else {
-        panic!("object")
-    };
-    client
-        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(map))
-        .await
-        .expect("tools/call")
-}
-
-fn text(r: &CallToolResult) -> String {
-    r.content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn assert_no_canary(what: &str, s: &str) {

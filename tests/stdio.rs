@@ -6,40 +6,13 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command as StdCommand, Stdio};
 
-use common::{Scratch, fathom, run_fathom, sample_workspace};
-use rmcp::ServiceExt;
+use common::{Client, Scratch, connect, fathom, run_fathom, sample_workspace, text};
 use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::{RoleClient, RunningService, ServiceError};
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::service::ServiceError;
 use serde_json::{Value, json};
 
-type Client = RunningService<RoleClient, ()>;
-
-async fn connect(ws: &std::path::Path) -> Client {
-    let transport = TokioChildProcess::new(tokio::process::Command::new(fathom()).configure(|c| {
-        c.arg("serve").arg("--workspace").arg(ws);
-    }))
-    .expect("spawn fathom");
-    ().serve(transport).await.expect("initialize")
-}
-
 async fn search(client: &Client, args: Value) -> CallToolResult {
-    let Value::Object(map) = args else {
-        panic!("arguments must be an object")
-    };
-    client
-        .call_tool(CallToolRequestParams::new("code_search").with_arguments(map))
-        .await
-        .expect("tools/call")
-}
-
-fn text(result: &CallToolResult) -> String {
-    result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n")
+    common::call(client, "code_search", args).await
 }
 
 fn match_paths(result: &CallToolResult) -> BTreeSet<String> {

@@ -5,12 +5,8 @@
 mod common;
 
 use common::terraform::Tf;
-use common::{Scratch, fathom};
-use rmcp::ServiceExt;
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::{RoleClient, RunningService};
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use serde_json::{Value, json};
+use common::{Scratch, call, connect, connect_with_env, text};
+use serde_json::json;
 
 const CANARY_SENSITIVE: &str = "canary-tf-sensitive-var-4b1e";
 const CANARY_LITERAL: &str = "canary-tf-literal-pw-8c3a";
@@ -83,34 +79,6 @@ resource "fathomtest_network_rule" "ingress" {
   target_id = var.target_id
 }
 "#;
-
-type Client = RunningService<RoleClient, ()>;
-
-async fn connect(ws: &std::path::Path) -> Client {
-    let transport = TokioChildProcess::new(tokio::process::Command::new(fathom()).configure(|c| {
-        c.arg("serve").arg("--workspace").arg(ws);
-    }))
-    .expect("spawn");
-    ().serve(transport).await.expect("initialize")
-}
-
-async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
-    let Value::Object(map) = args else {
-        panic!("object")
-    };
-    client
-        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(map))
-        .await
-        .expect("tools/call")
-}
-
-fn text(r: &CallToolResult) -> String {
-    r.content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn real_terraform_state_through_the_state_tools() {
@@ -248,17 +216,6 @@ async fn real_terraform_state_through_the_state_tools() {
     }
 }
 
-async fn connect_with_env(ws: &std::path::Path, env: Vec<(String, String)>) -> Client {
-    let transport = TokioChildProcess::new(tokio::process::Command::new(fathom()).configure(|c| {
-        c.arg("serve").arg("--workspace").arg(ws);
-        for (k, v) in &env {
-            c.env(k, v);
-        }
-    }))
-    .expect("spawn");
-    ().serve(transport).await.expect("initialize")
-}
-
 /// A stack declared with `read = "cli"` is read through the user's own `terraform show -json`.
 #[tokio::test(flavor = "multi_thread")]
 async fn declared_stacks_are_read_through_the_cli() {
@@ -290,7 +247,7 @@ async fn declared_stacks_are_read_through_the_cli() {
         ),
         ("CHECKPOINT_DISABLE".to_string(), "1".to_string()),
     ];
-    let client = connect_with_env(&ws.path, env).await;
+    let client = connect_with_env(&ws.path, &env).await;
     let r = call(&client, "stacks", json!({})).await;
     assert!(
         text(&r).contains("remote  terraform  via `terraform show -json -no-color`"),

@@ -248,16 +248,13 @@ pub(crate) fn convert_v4(
             });
         }
     }
-    let outputs = any
-        .outputs
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(name, o)| OutputValue {
-            name,
-            raw: src.raw(o.value),
-            sensitive: o.sensitive,
-        })
-        .collect();
+    let outputs = outputs_of(
+        src,
+        any.outputs
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, o)| (name, o.value, o.sensitive)),
+    );
     Ok(Snapshot {
         engine: Engine::Terraform,
         format: format!("terraform state v{version}"),
@@ -271,66 +268,57 @@ pub(crate) fn convert_v4(
     })
 }
 
+/// Outputs from (name, raw value, sensitive) triples, shared by both Terraform forms.
+fn outputs_of<'a>(
+    src: &Source,
+    items: impl Iterator<Item = (String, Option<&'a RawValue>, bool)>,
+) -> Vec<OutputValue> {
+    items
+        .map(|(name, value, sensitive)| OutputValue {
+            name,
+            raw: src.raw(value),
+            sensitive,
+        })
+        .collect()
+}
+
 pub(crate) fn convert_show(
     any: AnyState<'_>,
     src: &Source,
     display: &str,
 ) -> Result<Snapshot, StateError> {
-    let Some(values) = any.values else {
-        // `show -json` of an empty state has no `values`.
-        return Ok(Snapshot {
-            engine: Engine::Terraform,
-            format: format!(
-                "terraform show -json (format {})",
-                any.format_version.as_deref().unwrap_or("?")
-            ),
-            serial: None,
-            lineage: None,
-            engine_version: any.terraform_version,
-            updated: None,
-            resources: Vec::new(),
-            outputs: Vec::new(),
-            warnings: Vec::new(),
-        });
-    };
-    if let Some(fv) = &any.format_version
-        && fv
-            .split('.')
-            .next()
-            .and_then(|m| m.parse::<u64>().ok())
-            .unwrap_or(0)
-            > 1
-    {
+    let format = any.format_version.as_deref().unwrap_or("?");
+    let major = format
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u64>().ok())
+        .unwrap_or(0);
+    if major > 1 {
         return Err(StateError::FutureVersion {
             path: display.to_string(),
             what: "`show -json` format",
-            found: fv
-                .split('.')
-                .next()
-                .and_then(|m| m.parse().ok())
-                .unwrap_or(0),
+            found: major,
             supported: 1,
         });
     }
     let mut resources = Vec::new();
-    if let Some(root) = values.root_module {
-        collect_show(root, src, &mut resources);
+    let mut outputs = Vec::new();
+    // `show -json` of an empty state has no `values`.
+    if let Some(values) = any.values {
+        if let Some(root) = values.root_module {
+            collect_show(root, src, &mut resources);
+        }
+        outputs = outputs_of(
+            src,
+            values
+                .outputs
+                .into_iter()
+                .map(|(name, o)| (name, o.value, o.sensitive)),
+        );
     }
-    let outputs = values
-        .outputs
-        .into_iter()
-        .map(|(name, o)| OutputValue {
-            name,
-            raw: src.raw(o.value),
-            sensitive: o.sensitive,
-        })
-        .collect();
     Ok(Snapshot {
         engine: Engine::Terraform,
-        format: format!(
-            "terraform show -json (format {})",
-            any.format_version.as_deref().unwrap_or("?")
-        ),
+        format: format!("terraform show -json (format {format})"),
         serial: None,
         lineage: None,
         engine_version: any.terraform_version,

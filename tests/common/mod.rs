@@ -201,3 +201,51 @@ pub fn run_fathom(args: &[&str], cwd: &Path) -> (i32, String, String) {
 pub fn tls() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
+
+/// An rmcp client session with a `fathom serve` child over stdio.
+pub type Client = rmcp::service::RunningService<rmcp::RoleClient, ()>;
+
+/// Starts `fathom serve --workspace ws` (with extra environment) and completes the handshake.
+pub async fn connect_with_env(ws: &Path, env: &[(String, String)]) -> Client {
+    use rmcp::ServiceExt;
+    use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+    let env = env.to_vec();
+    let transport = TokioChildProcess::new(tokio::process::Command::new(fathom()).configure(|c| {
+        c.arg("serve").arg("--workspace").arg(ws);
+        for (k, v) in &env {
+            c.env(k, v);
+        }
+    }))
+    .expect("spawn fathom");
+    ().serve(transport).await.expect("initialize")
+}
+
+/// Starts `fathom serve --workspace ws` and completes the handshake.
+pub async fn connect(ws: &Path) -> Client {
+    connect_with_env(ws, &[]).await
+}
+
+/// Calls a tool with an object of arguments; protocol errors panic.
+pub async fn call(
+    client: &Client,
+    tool: &str,
+    args: serde_json::Value,
+) -> rmcp::model::CallToolResult {
+    let serde_json::Value::Object(map) = args else {
+        panic!("tool arguments must be an object")
+    };
+    client
+        .call_tool(rmcp::model::CallToolRequestParams::new(tool.to_string()).with_arguments(map))
+        .await
+        .expect("tools/call")
+}
+
+/// The text content of a result.
+pub fn text(result: &rmcp::model::CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
