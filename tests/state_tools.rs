@@ -79,6 +79,11 @@ fn pulumi_workspace() -> Scratch {
         "shop/.pulumi/history/shop/dev/dev-1794994200000000000.checkpoint.json",
         older.to_string(),
     );
+    // An update in progress holds a lock.
+    ws.write(
+        "shop/.pulumi/locks/organization/shop/dev/8d0c6f1e.json",
+        r#"{"pid": 4242, "username": "ci", "hostname": "runner", "timestamp": "2026-11-25T10:00:00Z"}"#,
+    );
     // A Terraform root with sensitive values in plain text.
     ws.write(
         "tf/main.tf",
@@ -119,6 +124,10 @@ async fn pulumi_state_answers_compactly_with_secrets_masked() {
     assert!(t.starts_with("3 stacks"), "{t}");
     assert!(t.contains("shop/dev  pulumi  file backend shop  156 resources  2 outputs  updated 2026-11-20T10:00:00Z  2 versions"), "{t}");
     assert!(t.contains("1 pending operation"), "{t}");
+    assert!(
+        t.contains("locked: shop/.pulumi/locks/organization/shop/dev/8d0c6f1e.json"),
+        "{t}"
+    );
     assert!(
         t.contains("shop/prod"),
         "a stack with config but no state is listed: {t}"

@@ -428,6 +428,14 @@ fn backend_stacks(root: &Path, backend: &Path, project: Option<&str>, dir: &Path
             if bak.is_file() {
                 history.push(bak);
             }
+            // A running `pulumi up` holds `.pulumi/locks/<org>/<project>/<stack>/<id>.json`.
+            let lock_file = std::fs::read_dir(backend.join(".pulumi/locks"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|org| org.path().join(&proj).join(&stack))
+                .flat_map(|d| list_files(&d, |n| n.ends_with(".json")))
+                .next();
             StackRef {
                 id,
                 engine: Engine::Pulumi,
@@ -435,7 +443,7 @@ fn backend_stacks(root: &Path, backend: &Path, project: Option<&str>, dir: &Path
                 source: StateSource::File(file),
                 backend: backend_label.clone(),
                 history_files: history,
-                lock_file: None,
+                lock_file,
             }
         })
         .collect()
