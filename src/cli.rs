@@ -135,6 +135,7 @@ pub fn build_app(args: &ServeArgs) -> anyhow::Result<Arc<App>> {
         config,
         redactor,
         state,
+        previews: crate::iac::preview::PreviewStore::default(),
     });
     Ok(Arc::new(App::new(services, Arc::new(audit))))
 }

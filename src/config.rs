@@ -47,6 +47,10 @@ pub struct Config {
     pub search: SearchConfig,
     /// Limits for reading stack state.
     pub state: StateConfig,
+    /// How previews run.
+    pub preview: PreviewConfig,
+    /// Risk rule settings.
+    pub risk: RiskConfig,
     /// Stacks declared explicitly (`[[stack]]`), in addition to the discovered ones.
     #[serde(rename = "stack")]
     pub stacks: Vec<StackConfig>,
@@ -67,6 +71,56 @@ impl Default for StateConfig {
         Self {
             max_bytes: 1024 * 1024 * 1024,
             cli_timeout_secs: 120,
+        }
+    }
+}
+
+/// How previews (plans) run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PreviewConfig {
+    /// Time allowed for one plan; past it the engine is interrupted, then killed.
+    pub timeout_secs: u64,
+    /// Time an interrupted engine gets to release its state lock before it is killed.
+    pub interrupt_grace_secs: u64,
+    /// Keep state locking on so a preview cannot race an apply.
+    pub lock: bool,
+    /// Program run for Terraform roots.
+    pub terraform_program: String,
+    /// Program run for OpenTofu roots.
+    pub tofu_program: String,
+}
+
+impl Default for PreviewConfig {
+    fn default() -> Self {
+        Self {
+            timeout_secs: 900,
+            interrupt_grace_secs: 20,
+            lock: true,
+            terraform_program: "terraform".into(),
+            tofu_program: "tofu".into(),
+        }
+    }
+}
+
+/// Risk rule settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskConfig {
+    /// Extra type globs treated as stateful (their deletion loses data).
+    pub stateful_types: Vec<String>,
+    /// This many destroys in one plan needs a review.
+    pub many_deletes: usize,
+    /// Destroying something this many resources depend on needs a review.
+    pub many_dependents: usize,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        Self {
+            stateful_types: Vec::new(),
+            many_deletes: 10,
+            many_dependents: 5,
         }
     }
 }
@@ -338,6 +392,11 @@ impl Config {
                 return Err(format!("{at}: duplicate stack name"));
             }
         }
+        if self.preview.timeout_secs == 0 {
+            return Err("preview.timeout_secs must be at least 1".into());
+        }
+        crate::iac::risk::Rules::new(&self.risk.stateful_types, 1, 1)
+            .map_err(|e| format!("risk.stateful_types: {e}"))?;
         if self.state.cli_timeout_secs == 0 {
             return Err("state.cli_timeout_secs must be at least 1".into());
         }

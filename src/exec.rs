@@ -19,6 +19,9 @@ pub struct Spec<'a> {
     pub timeout: Duration,
     /// Bytes kept from each of stdout and stderr; the rest is drained and counted.
     pub max_output: usize,
+    /// On timeout or cancellation, send SIGINT first and allow this long for a clean stop
+    /// (Terraform releases its state lock), before killing the group.
+    pub interrupt_grace: Option<Duration>,
 }
 
 /// How a child ended.
@@ -57,6 +60,15 @@ pub enum ExecError {
 
 /// Runs a child to completion within the spec's bounds.
 pub async fn run(spec: &Spec<'_>, cancel: &CancellationToken) -> Result<Output, ExecError> {
+    run_streaming(spec, cancel, &mut |_| {}).await
+}
+
+/// Like [`run`], calling `on_line` with each stdout line as it arrives (for progress).
+pub async fn run_streaming(
+    spec: &Spec<'_>,
+    cancel: &CancellationToken,
+    on_line: &mut (dyn FnMut(&str) + Send),
+) -> Result<Output, ExecError> {
     let Some((program, args)) = spec.argv.split_first() else {
         return Err(ExecError::Empty);
     };
@@ -89,23 +101,47 @@ pub async fn run(spec: &Spec<'_>, cancel: &CancellationToken) -> Result<Output, 
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let cap = spec.max_output;
-    let out_task = tokio::spawn(read_capped(stdout, cap));
+    let (line_tx, mut line_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let out_task = tokio::spawn(read_lines_capped(stdout, cap, line_tx));
     let err_task = tokio::spawn(read_capped(stderr, cap));
     let mut timed_out = false;
     let mut cancelled = false;
-    let status = tokio::select! {
-        status = child.wait() => status.ok(),
-        _ = tokio::time::sleep(spec.timeout) => { timed_out = true; None }
-        _ = cancel.cancelled() => { cancelled = true; None }
+    let deadline = tokio::time::sleep(spec.timeout);
+    tokio::pin!(deadline);
+    let mut lines_open = true;
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status.ok(),
+            line = line_rx.recv(), if lines_open => match line {
+                Some(l) => on_line(&l),
+                None => lines_open = false,
+            },
+            _ = &mut deadline => { timed_out = true; break None }
+            _ = cancel.cancelled() => { cancelled = true; break None }
+        }
     };
     let status = match status {
         Some(s) => Some(s),
         None => {
-            kill_group(pid);
-            child.wait().await.ok()
+            if let Some(grace) = spec.interrupt_grace {
+                signal_group(pid, Signal::Interrupt);
+                match tokio::time::timeout(grace, child.wait()).await {
+                    Ok(s) => s.ok(),
+                    Err(_) => {
+                        kill_group(pid);
+                        child.wait().await.ok()
+                    }
+                }
+            } else {
+                kill_group(pid);
+                child.wait().await.ok()
+            }
         }
     };
-    // Descendants may still hold the pipes open; give them a moment, then stop reading.
+    // Whatever the leader did, no member of its group outlives the call; this also closes
+    // pipes that background descendants held open.
+    kill_group(pid);
+    // Descendants may take a moment to die; then stop reading.
     let grace = Duration::from_secs(2);
     let (stdout, out_trunc) = tokio::time::timeout(grace, out_task)
         .await
@@ -117,6 +153,10 @@ pub async fn run(spec: &Spec<'_>, cancel: &CancellationToken) -> Result<Output, 
         .ok()
         .and_then(Result::ok)
         .unwrap_or_default();
+    // Lines that arrived before exit still count as progress.
+    while let Ok(l) = line_rx.try_recv() {
+        on_line(&l);
+    }
     Ok(Output {
         code: status.and_then(|s| s.code()),
         stdout,
@@ -126,6 +166,50 @@ pub async fn run(spec: &Spec<'_>, cancel: &CancellationToken) -> Result<Output, 
         cancelled,
         elapsed: started.elapsed(),
     })
+}
+
+/// Reads stdout, keeping up to `cap` bytes and forwarding each complete line.
+async fn read_lines_capped<R: AsyncRead + Unpin>(
+    pipe: Option<R>,
+    cap: usize,
+    lines: tokio::sync::mpsc::UnboundedSender<String>,
+) -> (Vec<u8>, bool) {
+    let Some(mut pipe) = pipe else {
+        return (Vec::new(), false);
+    };
+    let mut kept = Vec::new();
+    let mut truncated = false;
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let chunk = &buf[..n];
+                let room = cap.saturating_sub(kept.len());
+                if room > 0 {
+                    kept.extend_from_slice(&chunk[..n.min(room)]);
+                }
+                if n > room {
+                    truncated = true;
+                }
+                pending.extend_from_slice(chunk);
+                while let Some(i) = pending.iter().position(|b| *b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=i).collect();
+                    let _ =
+                        lines.send(String::from_utf8_lossy(&line[..line.len() - 1]).into_owned());
+                }
+                // A single line longer than the cap is not forwarded whole.
+                if pending.len() > cap {
+                    pending.clear();
+                }
+            }
+        }
+    }
+    if !pending.is_empty() {
+        let _ = lines.send(String::from_utf8_lossy(&pending).into_owned());
+    }
+    (kept, truncated)
 }
 
 async fn read_capped<R: AsyncRead + Unpin>(pipe: Option<R>, cap: usize) -> (Vec<u8>, bool) {
@@ -152,6 +236,31 @@ async fn read_capped<R: AsyncRead + Unpin>(pipe: Option<R>, cap: usize) -> (Vec<
     (kept, truncated)
 }
 
+#[derive(Clone, Copy)]
+enum Signal {
+    Interrupt,
+}
+
+/// Sends a signal to the child's process group (created with `process_group(0)`).
+fn signal_group(pid: Option<u32>, signal: Signal) {
+    #[cfg(unix)]
+    if let Some(pid) = pid
+        && let Ok(pid) = i32::try_from(pid)
+        && pid > 0
+    {
+        let sig = match signal {
+            Signal::Interrupt => libc::SIGINT,
+        };
+        // SAFETY: kill(2) with a negative pid signals the process group we created for the
+        // child (its pgid equals its pid); no memory is involved.
+        unsafe {
+            libc::kill(-pid, sig);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (pid, signal);
+}
+
 /// Terminates the child's whole process group: SIGTERM, then SIGKILL shortly after.
 fn kill_group(pid: Option<u32>) {
     #[cfg(unix)]
@@ -159,8 +268,7 @@ fn kill_group(pid: Option<u32>) {
         && let Ok(pid) = i32::try_from(pid)
         && pid > 0
     {
-        // SAFETY: kill(2) with a negative pid signals the process group we created for the
-        // child (process_group(0) made its pgid equal to its pid); no memory is involved.
+        // SAFETY: as in `signal_group`.
         unsafe {
             libc::kill(-pid, libc::SIGTERM);
         }
@@ -180,23 +288,32 @@ fn kill_group(pid: Option<u32>) {
 mod tests {
     use super::*;
 
-    fn argv(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
+    async fn sh(
+        script: &str,
+        timeout: Duration,
+        max_output: usize,
+        grace: Option<Duration>,
+    ) -> Result<Output, ExecError> {
+        let argv: Vec<String> = vec!["sh".into(), "-c".into(), script.into()];
+        let cwd = std::env::temp_dir();
+        let spec = Spec {
+            argv: &argv,
+            cwd: &cwd,
+            env: &[],
+            timeout,
+            max_output,
+            interrupt_grace: grace,
+        };
+        run(&spec, &CancellationToken::new()).await
     }
 
     #[tokio::test]
     async fn captures_caps_and_times_out() {
-        let cwd = std::env::temp_dir();
-        let a = argv(&["sh", "-c", "echo hello; echo oops >&2; exit 3"]);
-        let out = run(
-            &Spec {
-                argv: &a,
-                cwd: &cwd,
-                env: &[],
-                timeout: Duration::from_secs(5),
-                max_output: 1024,
-            },
-            &CancellationToken::new(),
+        let out = sh(
+            "echo hello; echo oops >&2; exit 3",
+            Duration::from_secs(5),
+            1024,
+            None,
         )
         .await
         .unwrap();
@@ -204,52 +321,68 @@ mod tests {
         assert_eq!(out.stdout, b"hello\n");
         assert_eq!(out.stderr, b"oops\n");
 
-        let a = argv(&["sh", "-c", "yes | head -c 100000"]);
-        let out = run(
-            &Spec {
-                argv: &a,
-                cwd: &cwd,
-                env: &[],
-                timeout: Duration::from_secs(5),
-                max_output: 10,
-            },
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap();
+        let out = sh("yes | head -c 100000", Duration::from_secs(5), 10, None)
+            .await
+            .unwrap();
         assert_eq!(out.stdout.len(), 10);
         assert!(out.truncated);
 
         // The grandchild `sleep` is in the same group and dies with it.
-        let a = argv(&["sh", "-c", "sleep 30 & sleep 30"]);
-        let out = run(
-            &Spec {
-                argv: &a,
-                cwd: &cwd,
-                env: &[],
-                timeout: Duration::from_millis(200),
-                max_output: 10,
-            },
-            &CancellationToken::new(),
+        let out = sh("sleep 30 & sleep 30", Duration::from_millis(200), 10, None)
+            .await
+            .unwrap();
+        assert!(out.timed_out);
+        assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
+
+        let missing = vec!["fathom-no-such-program".to_string()];
+        let cwd = std::env::temp_dir();
+        let spec = Spec {
+            argv: &missing,
+            cwd: &cwd,
+            env: &[],
+            timeout: Duration::from_secs(1),
+            max_output: 10,
+            interrupt_grace: None,
+        };
+        let err = run(&spec, &CancellationToken::new()).await.unwrap_err();
+        assert!(matches!(err, ExecError::NotFound { .. }));
+    }
+
+    #[tokio::test]
+    async fn interrupts_first_and_streams_lines() {
+        // A program that cleans up on SIGINT gets to do so.
+        let out = sh(
+            "trap 'echo cleaned-up; exit 130' INT; echo started; sleep 30 & wait",
+            Duration::from_millis(300),
+            1024,
+            Some(Duration::from_secs(5)),
         )
         .await
         .unwrap();
         assert!(out.timed_out);
-        assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("started") && text.contains("cleaned-up"),
+            "{text}"
+        );
+        assert!(out.elapsed < Duration::from_secs(4), "{:?}", out.elapsed);
 
-        let missing = argv(&["fathom-no-such-program"]);
-        let err = run(
-            &Spec {
-                argv: &missing,
-                cwd: &cwd,
-                env: &[],
-                timeout: Duration::from_secs(1),
-                max_output: 10,
-            },
-            &CancellationToken::new(),
-        )
+        let argv: Vec<String> = vec!["sh".into(), "-c".into(), "printf 'a\\nb\\nc'".into()];
+        let cwd = std::env::temp_dir();
+        let spec = Spec {
+            argv: &argv,
+            cwd: &cwd,
+            env: &[],
+            timeout: Duration::from_secs(5),
+            max_output: 1024,
+            interrupt_grace: None,
+        };
+        let mut lines = Vec::new();
+        run_streaming(&spec, &CancellationToken::new(), &mut |l| {
+            lines.push(l.to_string())
+        })
         .await
-        .unwrap_err();
-        assert!(matches!(err, ExecError::NotFound { .. }));
+        .unwrap();
+        assert_eq!(lines, vec!["a", "b", "c"]);
     }
 }

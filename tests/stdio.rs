@@ -38,6 +38,8 @@ async fn tools_list_publishes_typed_read_only_code_search() {
             "stack_resource",
             "stack_outputs",
             "stack_history",
+            "preview",
+            "preview_change",
             "code_search"
         ]
     );
@@ -58,7 +60,7 @@ async fn tools_list_publishes_typed_read_only_code_search() {
     assert_eq!(ann.read_only_hint, Some(true));
     assert_eq!(ann.destructive_hint, Some(false));
     let size = serde_json::to_string(&tools).expect("json").len();
-    assert!(size < 14_000, "tools/list grew to {size} bytes");
+    assert!(size < 18_000, "tools/list grew to {size} bytes");
     client.cancel().await.ok();
 }
 
@@ -389,7 +391,7 @@ async fn disabled_toolsets_are_not_published() {
     let ws = sample_workspace();
     ws.write(
         "fathom.toml",
-        "[toolsets]\ndisabled = [\"code\", \"state\"]\n",
+        "[toolsets]\ndisabled = [\"code\", \"state\", \"preview\"]\n",
     );
     let client = connect(&ws.path).await;
     let tools = client.list_all_tools().await.expect("tools/list");

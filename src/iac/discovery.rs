@@ -62,6 +62,16 @@ pub struct StackRef {
     pub history_files: Vec<PathBuf>,
     /// A lock file that says an operation is running.
     pub lock_file: Option<PathBuf>,
+    /// The CLI that owns it: `terraform`, `tofu` or `pulumi`.
+    pub cli: &'static str,
+}
+
+/// `tofu` when the root's provider lock file points at the OpenTofu registry.
+fn terraform_cli(dir: &Path) -> &'static str {
+    match std::fs::read_to_string(dir.join(".terraform.lock.hcl")) {
+        Ok(t) if t.contains("registry.opentofu.org") => "tofu",
+        _ => "terraform",
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -225,6 +235,7 @@ fn terraform_stacks(root: &Path, dir: &Path) -> Vec<StackRef> {
         backend,
         history_files: history,
         lock_file: lock_file.clone(),
+        cli: terraform_cli(dir),
     });
     // Non-default workspaces.
     let ws_root = dir.join("terraform.tfstate.d");
@@ -253,6 +264,7 @@ fn terraform_stacks(root: &Path, dir: &Path) -> Vec<StackRef> {
                     Vec::new()
                 },
                 lock_file: lock_file.clone(),
+                cli: terraform_cli(dir),
             });
         }
     }
@@ -360,6 +372,7 @@ fn pulumi_stacks(
                     .unwrap_or_else(|| "Pulumi Cloud (default)".into()),
                 history_files: Vec::new(),
                 lock_file: None,
+                cli: "pulumi",
             });
         }
     }
@@ -444,6 +457,7 @@ fn backend_stacks(root: &Path, backend: &Path, project: Option<&str>, dir: &Path
                 backend: backend_label.clone(),
                 history_files: history,
                 lock_file,
+                cli: "pulumi",
             }
         })
         .collect()
@@ -511,6 +525,7 @@ fn configured_stack(root: &Path, c: &StackConfig) -> StackRef {
         backend,
         history_files: Vec::new(),
         lock_file: None,
+        cli: program,
     }
 }
 

@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
-    Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
-    Tool, ToolAnnotations,
+    Implementation, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
+    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -197,9 +197,26 @@ impl ServerHandler for FathomServer {
         }
         let started = Instant::now();
         let result = if allowed {
+            let progress: Option<crate::tools::Progress> =
+                context.meta.get_progress_token().map(|token| {
+                    let peer = context.peer.clone();
+                    let redactor = self.app.services.redactor.clone();
+                    let step = Arc::new(AtomicU64::new(0));
+                    let report: crate::tools::Progress = Arc::new(move |message: String| {
+                        let n = step.fetch_add(1, Ordering::Relaxed) + 1;
+                        let param = ProgressNotificationParam::new(token.clone(), n as f64)
+                            .with_message(redactor.text(&message));
+                        let peer = peer.clone();
+                        tokio::spawn(async move {
+                            let _ = peer.notify_progress(param).await;
+                        });
+                    });
+                    report
+                });
             let ctx = CallContext {
                 cancel: context.ct.clone(),
                 budget: self.app.services.config.output.budget_bytes,
+                progress,
             };
             tools::dispatch(&self.app.services, &name, args, &ctx).await
         } else {

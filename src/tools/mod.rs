@@ -6,6 +6,7 @@
 //! (audit, scopes, redaction of the final answer) happens in `server/`.
 
 pub mod code;
+pub mod preview;
 pub mod state;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub struct Services {
     pub config: Config,
     pub redactor: Redactor,
     pub state: crate::iac::store::StateStore,
+    pub previews: crate::iac::preview::PreviewStore,
 }
 
 /// Static description of a tool, as published in `tools/list` and `tool-schemas/`.
@@ -80,13 +82,26 @@ impl std::fmt::Display for ToolError {
     }
 }
 
+/// Reports progress of long work to the client (a message per step).
+pub type Progress = Arc<dyn Fn(String) + Send + Sync>;
+
 /// Per-call context handed to a tool.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CallContext {
     /// Cancelled when the client cancels the request or disconnects.
     pub cancel: CancellationToken,
     /// Byte budget for the text answer.
     pub budget: usize,
+    /// Set when the client asked for progress notifications.
+    pub progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for CallContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallContext")
+            .field("budget", &self.budget)
+            .finish()
+    }
 }
 
 /// Every tool fathom publishes, in `tools/list` order.
@@ -97,6 +112,8 @@ pub fn catalogue() -> Vec<ToolSpec> {
         state::resource_spec(),
         state::outputs_spec(),
         state::history_spec(),
+        preview::preview_spec(),
+        preview::change_spec(),
         code::search_spec(),
     ]
 }
@@ -116,6 +133,8 @@ pub async fn dispatch(
         state::RESOURCE => state::resource(services, parse(name, args)?, ctx).await,
         state::OUTPUTS => state::outputs(services, parse(name, args)?, ctx).await,
         state::HISTORY => state::history(services, parse(name, args)?, ctx).await,
+        preview::PREVIEW => preview::run(services, parse(name, args)?, ctx).await,
+        preview::CHANGE => preview::change(services, parse(name, args)?, ctx).await,
         other => Err(ToolError::new(
             format!("unknown tool `{other}`"),
             "no tool by that name is published",

@@ -160,6 +160,13 @@ impl<M: Model> Resource for Res<M> {
         private_state: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<(M, ValueEmpty)> {
+        // Tests make refreshes slow to exercise timeouts and cancellation of a running plan.
+        if let Some(ms) = std::env::var("FATHOMTEST_READ_SLEEP_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
         Some((state, private_state))
     }
 

@@ -1,0 +1,326 @@
+//! Running a preview: `terraform|tofu plan -json -out=<file>` (streamed, for progress), then
+//! `show -json <file>`; or loading a saved plan. Never applies. Keeps state locking on unless
+//! configured off, interrupts first on cancel/timeout so the engine releases its lock, and
+//! deletes the binary plan file (it holds secrets) as soon as it has been read.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::plan::{self, Plan, PlanError};
+use super::risk::Verdict;
+use crate::exec;
+
+/// Why a preview failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PreviewError {
+    #[error(transparent)]
+    Exec(#[from] exec::ExecError),
+    #[error("`{command}` failed: {}", .diagnostics.join("; "))]
+    Failed {
+        command: String,
+        diagnostics: Vec<String>,
+    },
+    #[error(
+        "`{command}` did not finish within {secs} s (preview.timeout_secs); it was interrupted"
+    )]
+    TimedOut { command: String, secs: u64 },
+    #[error("cancelled by the client; the engine was interrupted")]
+    Cancelled,
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// How to run a plan.
+#[derive(Debug, Clone)]
+pub struct PlanRun<'a> {
+    /// `terraform` or `tofu` (or a configured path).
+    pub program: &'a str,
+    /// Root directory.
+    pub dir: &'a Path,
+    /// Where the binary plan is written (inside the workspace's `.fathom/`).
+    pub plan_file: PathBuf,
+    pub targets: &'a [String],
+    pub refresh: bool,
+    pub lock: bool,
+    pub timeout: Duration,
+    pub interrupt_grace: Duration,
+}
+
+/// Runs the plan and returns `show -json` of it. `progress` receives one line per engine event.
+pub async fn terraform_plan(
+    run: &PlanRun<'_>,
+    cancel: &CancellationToken,
+    progress: &mut (dyn FnMut(String) + Send),
+) -> Result<Vec<u8>, PreviewError> {
+    if let Some(parent) = run.plan_file.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| PreviewError::Other(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    let mut argv = vec![
+        run.program.to_string(),
+        "plan".into(),
+        "-input=false".into(),
+        "-no-color".into(),
+        "-json".into(),
+        format!("-lock={}", run.lock),
+        format!("-out={}", run.plan_file.display()),
+    ];
+    if !run.refresh {
+        argv.push("-refresh=false".into());
+    }
+    for t in run.targets {
+        argv.push(format!("-target={t}"));
+    }
+    let command = format!("{} plan", run.program);
+    let env = vec![("TF_IN_AUTOMATION".to_string(), "1".to_string())];
+    let mut diagnostics = Vec::new();
+    let mut planned = 0u32;
+    let out = exec::run_streaming(
+        &exec::Spec {
+            argv: &argv,
+            cwd: run.dir,
+            env: &env,
+            timeout: run.timeout,
+            max_output: 64 * 1024 * 1024,
+            interrupt_grace: Some(run.interrupt_grace),
+        },
+        cancel,
+        &mut |line| {
+            let Ok(v) = serde_json::from_str::<Value>(line) else {
+                return;
+            };
+            match v.get("type").and_then(Value::as_str) {
+                Some("diagnostic")
+                    if v.pointer("/diagnostic/severity").and_then(Value::as_str)
+                        == Some("error") =>
+                {
+                    diagnostics.push(describe_diagnostic(&v));
+                }
+                Some("planned_change") => {
+                    planned += 1;
+                    if let Some(m) = v.get("@message").and_then(Value::as_str) {
+                        progress(format!("{planned} planned: {m}"));
+                    }
+                }
+                Some("refresh_complete") | Some("change_summary") => {
+                    if let Some(m) = v.get("@message").and_then(Value::as_str) {
+                        progress(m.to_string());
+                    }
+                }
+                _ => {}
+            }
+        },
+    )
+    .await;
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => {
+            remove(&run.plan_file);
+            return Err(e.into());
+        }
+    };
+    if out.cancelled {
+        remove(&run.plan_file);
+        return Err(PreviewError::Cancelled);
+    }
+    if out.timed_out {
+        remove(&run.plan_file);
+        return Err(PreviewError::TimedOut {
+            command,
+            secs: run.timeout.as_secs(),
+        });
+    }
+    if !out.success() {
+        remove(&run.plan_file);
+        if diagnostics.is_empty() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            diagnostics.extend(
+                stderr
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .take(6)
+                    .map(|l| crate::render::clip(l, 300)),
+            );
+        }
+        return Err(PreviewError::Failed {
+            command,
+            diagnostics,
+        });
+    }
+    let shown = show_plan(run.program, run.dir, &run.plan_file, run.timeout, cancel).await;
+    remove(&run.plan_file);
+    shown
+}
+
+/// `show -json <plan file>` in `dir`.
+pub async fn show_plan(
+    program: &str,
+    dir: &Path,
+    file: &Path,
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Result<Vec<u8>, PreviewError> {
+    let argv = vec![
+        program.to_string(),
+        "show".into(),
+        "-json".into(),
+        "-no-color".into(),
+        file.display().to_string(),
+    ];
+    let out = exec::run(
+        &exec::Spec {
+            argv: &argv,
+            cwd: dir,
+            env: &[],
+            timeout,
+            max_output: 1024 * 1024 * 1024,
+            interrupt_grace: None,
+        },
+        cancel,
+    )
+    .await?;
+    if out.cancelled {
+        return Err(PreviewError::Cancelled);
+    }
+    let command = format!("{program} show -json");
+    if out.timed_out {
+        return Err(PreviewError::TimedOut {
+            command,
+            secs: timeout.as_secs(),
+        });
+    }
+    if !out.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(PreviewError::Failed {
+            command,
+            diagnostics: stderr
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .take(6)
+                .map(|l| crate::render::clip(l, 300))
+                .collect(),
+        });
+    }
+    Ok(out.stdout)
+}
+
+fn remove(file: &Path) {
+    let _ = std::fs::remove_file(file);
+}
+
+/// `summary: detail (address)` of a `-json` diagnostic.
+fn describe_diagnostic(v: &Value) -> String {
+    let d = &v["diagnostic"];
+    let summary = d["summary"].as_str().unwrap_or("error");
+    let detail = d["detail"]
+        .as_str()
+        .unwrap_or("")
+        .lines()
+        .next()
+        .unwrap_or("");
+    let mut out = summary.to_string();
+    if !detail.is_empty() {
+        out.push_str(&format!(": {detail}"));
+    }
+    if let Some(addr) = d["address"].as_str() {
+        out.push_str(&format!(" ({addr})"));
+    }
+    if let Some(file) = d.pointer("/range/filename").and_then(Value::as_str) {
+        let line = d
+            .pointer("/range/start/line")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        out.push_str(&format!(" at {file}:{line}"));
+    }
+    crate::render::clip(&out, 400)
+}
+
+/// Reads a saved plan: JSON is parsed directly; anything else is treated as a binary plan and
+/// shown through the CLI in `dir`.
+pub async fn load_plan_file(
+    file: &Path,
+    display: &str,
+    cli: Option<(&str, &Path)>,
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Result<Plan, PreviewError> {
+    let bytes = std::fs::read(file)
+        .map_err(|e| PreviewError::Other(format!("cannot read {display}: {e}")))?;
+    let looks_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if looks_json {
+        return Ok(plan::parse_plan(&bytes, display)?);
+    }
+    let Some((program, dir)) = cli else {
+        return Err(PreviewError::Other(format!(
+            "{display} is a binary plan; reading it needs the CLI in the stack's directory: pass `stack` too"
+        )));
+    };
+    let json = show_plan(program, dir, file, timeout, cancel).await?;
+    Ok(plan::parse_plan(&json, display)?)
+}
+
+/// A finished preview, kept for `preview_change`.
+#[derive(Debug)]
+pub struct Preview {
+    pub id: String,
+    pub stack: Option<String>,
+    /// How the plan was obtained (`terraform plan`, `plan file x.json`).
+    pub source: String,
+    pub plan: Plan,
+    pub verdict: Verdict,
+}
+
+/// The last previews, by id (bounded; the oldest go first).
+#[derive(Debug, Default)]
+pub struct PreviewStore {
+    items: Mutex<VecDeque<Arc<Preview>>>,
+    counter: std::sync::atomic::AtomicU64,
+}
+
+/// Previews kept in memory.
+const KEEP: usize = 32;
+
+impl PreviewStore {
+    /// A fresh, short id.
+    pub fn next_id(&self) -> String {
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        let salt = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+            % 0x1000;
+        format!("p{n}-{salt:03x}")
+    }
+
+    pub fn put(&self, p: Preview) -> Arc<Preview> {
+        let p = Arc::new(p);
+        if let Ok(mut items) = self.items.lock() {
+            items.push_back(p.clone());
+            while items.len() > KEEP {
+                items.pop_front();
+            }
+        }
+        p
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Preview>> {
+        self.items.lock().ok()?.iter().find(|p| p.id == id).cloned()
+    }
+
+    /// Ids held, newest first (for error messages).
+    pub fn ids(&self) -> Vec<String> {
+        self.items
+            .lock()
+            .map(|i| i.iter().rev().map(|p| p.id.clone()).collect())
+            .unwrap_or_default()
+    }
+}
