@@ -137,16 +137,31 @@ fn first_line(s: &str) -> String {
         .unwrap_or_else(|| s.lines().next().unwrap_or(s).to_string())
 }
 
+/// Worker threads for walking and searching (read once: the lookup reads cgroup files).
+fn threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
 /// Runs a search. `stop` is polled so a cancelled call ends promptly.
 pub fn search(query: &Query, scope: &Scope, stop: &AtomicBool) -> Result<Outcome, SearchError> {
-    let matcher = matcher(query)?;
+    search_with(&matcher(query)?, query, scope, stop)
+}
+
+/// Like [`search`], with a matcher the caller already built (and validated) from `query`.
+pub fn search_with(
+    matcher: &RegexMatcher,
+    query: &Query,
+    scope: &Scope,
+    stop: &AtomicBool,
+) -> Result<Outcome, SearchError> {
     let files = collect_files(query, scope, stop)?;
     let start_index = match &scope.resume {
         Some(pos) => files.partition_point(|(rel, _)| rel.as_str() < pos.path.as_str()),
         None => 0,
     };
     let files = &files[start_index..];
-    Ok(search_files(&matcher, files, scope, stop))
+    Ok(search_files(matcher, files, scope, stop))
 }
 
 /// Walks `scope.start` in parallel and returns (relative path, absolute path), sorted.
@@ -174,14 +189,14 @@ fn collect_files(
         glob: query.include.join(","),
         reason: e.to_string(),
     })?;
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // No `max_filesize` here: it costs a stat per file on the (serial) walk; the size is
+    // checked on the opened file instead, in parallel.
     let walker = WalkBuilder::new(&scope.start)
         .standard_filters(true)
         .require_git(false)
         .follow_links(false)
-        .max_filesize(Some(scope.max_file_bytes))
         .overrides(overrides)
-        .threads(threads)
+        .threads(threads())
         .build_parallel();
     let found: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
     let root = &scope.root;
@@ -249,9 +264,7 @@ fn search_files(
         done: 0,
         hits_in_done: 0,
     });
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(files.len().max(1));
+    let threads = threads().min(files.len().max(1));
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
@@ -275,7 +288,15 @@ fn search_files(
                         Some(pos) if pos.path == *rel => pos.skip,
                         _ => 0,
                     };
-                    let result = search_one(&mut searcher, matcher, rel, path, skip, want);
+                    let result = search_one(
+                        &mut searcher,
+                        matcher,
+                        rel,
+                        path,
+                        skip,
+                        want,
+                        scope.max_file_bytes,
+                    );
                     searched.fetch_add(1, Ordering::Relaxed);
                     let Ok(mut o) = ordered.lock() else { break };
                     o.slots[i] = Some(result);
@@ -342,12 +363,19 @@ fn search_one(
     path: &Path,
     skip: usize,
     want: usize,
+    max_bytes: u64,
 ) -> FileResult {
     let mut result = FileResult::default();
+    let Ok(file) = std::fs::File::open(path) else {
+        return result;
+    };
+    if file.metadata().map_or(true, |m| m.len() > max_bytes) {
+        return result;
+    }
     let mut nth = 0usize;
-    let _ = searcher.search_path(
+    let _ = searcher.search_file(
         matcher,
-        path,
+        &file,
         Lossy(|line_number, line| {
             if nth >= skip {
                 if result.hits.len() >= want {
@@ -406,6 +434,8 @@ mod tests {
         std::fs::write(dir.join("src/b.py"), "total = 2\n").unwrap();
         std::fs::write(dir.join("build/out.js"), "total\n").unwrap();
         std::fs::write(dir.join("blob.bin"), b"total\0\x01\x02").unwrap();
+        // Over the 1 MiB limit the tests use: never searched.
+        std::fs::write(dir.join("huge.txt"), "total\n".repeat(200_000)).unwrap();
         dir.canonicalize().unwrap()
     }
 

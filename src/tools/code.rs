@@ -149,7 +149,7 @@ pub async fn search(
         include: params.include.clone(),
         exclude: params.exclude.clone(),
     };
-    search::matcher(&query).map_err(|e| search_error(&what, e))?;
+    let matcher = search::matcher(&query).map_err(|e| search_error(&what, e))?;
     let scope = Scope {
         root: ws.root().to_path_buf(),
         start,
@@ -160,7 +160,9 @@ pub async fn search(
     };
     let stop = Arc::new(AtomicBool::new(false));
     let worker_stop = stop.clone();
-    let job = tokio::task::spawn_blocking(move || search::search(&query, &scope, &worker_stop));
+    let job = tokio::task::spawn_blocking(move || {
+        search::search_with(&matcher, &query, &scope, &worker_stop)
+    });
     let outcome = tokio::select! {
         joined = job => match joined {
             Ok(result) => result.map_err(|e| search_error(&what, e))?,
