@@ -215,3 +215,53 @@ fn corpus_secrets_are_masked() {
     }
     assert!(checked > 0, "fixture has no sensitive attributes");
 }
+
+/// Every Terraform/OpenTofu plan in the corpus parses, and its counts equal counts derived
+/// here from the raw `resource_changes` the way Terraform's `Plan:` line counts them.
+#[test]
+fn every_corpus_plan_parses_with_the_right_counts() {
+    let root = corpus();
+    let mut plans = Vec::new();
+    for dir in ["terraform-json", "opentofu-show-json", "tfplan2md"] {
+        plans.extend(files(&root.join(dir), |n| n.ends_with(".json")));
+    }
+    let mut checked = 0;
+    for path in &plans {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Ok(raw) = serde_json::from_str::<Value>(&std::fs::read_to_string(path).unwrap()) else {
+            continue; // not JSON (a broken fixture): covered by the state test
+        };
+        if raw.get("resource_changes").is_none() && raw.get("planned_values").is_none() {
+            continue; // a state document, not a plan
+        }
+        let plan = fathom::iac::plan::parse_plan(&serde_json::to_vec(&raw).unwrap(), &name)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (mut add, mut change, mut destroy) = (0, 0, 0);
+        for rc in raw["resource_changes"].as_array().into_iter().flatten() {
+            if rc["mode"] == "data" {
+                continue;
+            }
+            let actions: Vec<&str> = rc["change"]["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect();
+            match actions.as_slice() {
+                ["create"] => add += 1,
+                ["update"] => change += 1,
+                ["delete"] => destroy += 1,
+                ["delete", "create"] | ["create", "delete"] => {
+                    add += 1;
+                    destroy += 1;
+                }
+                _ => {}
+            }
+        }
+        let c = plan.counts();
+        assert_eq!((c.add, c.change, c.destroy), (add, change, destroy), "{name}");
+        checked += 1;
+    }
+    assert!(checked >= 40, "only {checked} plans checked");
+    eprintln!("checked {checked} corpus plans");
+}
