@@ -83,6 +83,11 @@ pub async fn run(workspace: Option<PathBuf>) -> anyhow::Result<()> {
             json!({"stack": "infra"}),
         ),
         (
+            "What would this saved plan do? (infra/plan.json, from terraform show -json)",
+            "preview",
+            json!({"stack": "infra", "plan_file": "infra/plan.json"}),
+        ),
+        (
             "Where is monthly_total_cents used?",
             "code_search",
             json!({"query": "monthly_total_cents", "literal": true}),
@@ -111,6 +116,21 @@ pub async fn run(workspace: Option<PathBuf>) -> anyhow::Result<()> {
     let mut cursor_step: Option<Value> = None;
     for (why, tool, args) in steps {
         let result = call(&client, why, tool, args.clone()).await?;
+        if tool == "preview"
+            && let Some(id) = result
+                .structured_content
+                .as_ref()
+                .and_then(|s| s.get("preview_id"))
+                .and_then(Value::as_str)
+        {
+            call(
+                &client,
+                "Why is the database change dangerous?",
+                "preview_change",
+                json!({"preview_id": id, "address": "aws_db_instance.payments"}),
+            )
+            .await?;
+        }
         if tool == "code_search"
             && cursor_step.is_none()
             && let Some(next) = result

@@ -259,7 +259,11 @@ fn every_corpus_plan_parses_with_the_right_counts() {
             }
         }
         let c = plan.counts();
-        assert_eq!((c.add, c.change, c.destroy), (add, change, destroy), "{name}");
+        assert_eq!(
+            (c.add, c.change, c.destroy),
+            (add, change, destroy),
+            "{name}"
+        );
         checked += 1;
     }
     assert!(checked >= 40, "only {checked} plans checked");

@@ -331,10 +331,12 @@ fn headline(counts: &Counts, verdict: &crate::iac::risk::Verdict) -> String {
         }
     }
     let mut line = format!("Plan: {} — {}", parts.join(", "), verdict.level.upper());
+    let mut seen = std::collections::HashSet::new();
     let top: Vec<String> = verdict
         .reasons
         .iter()
         .filter(|r| r.level == verdict.level && verdict.level != Level::Safe)
+        .filter(|r| r.address == "(plan)" || seen.insert(r.address.as_str()))
         .take(2)
         .map(|r| {
             if r.address == "(plan)" {
