@@ -495,3 +495,68 @@ fn cancelled_previews_stop_the_engine() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A Pulumi preview (`pulumi preview --json`, written here following its documented shape):
+/// a protected table being replaced, a retained queue deleted, a secret input changed.
+#[tokio::test]
+async fn pulumi_previews_get_verdicts_and_keep_secrets() {
+    let ws = Scratch::new("pv-pulumi");
+    let sig = "4dabf18193072939515e22adb298388d";
+    let secret =
+        |v: &str| json!({sig: "1b47061264138c4ac30d75fd1eb44270", "plaintext": format!("\"{v}\"")});
+    let urn = |t: &str, n: &str| format!("urn:pulumi:dev::shop::{t}::{n}");
+    let table = urn("aws:dynamodb/table:Table", "orders");
+    let queue = urn("aws:sqs/queue:Queue", "jobs");
+    let func = urn("aws:lambda/function:Function", "api");
+    let preview = json!({
+        "steps": [
+            {"op": "create-replacement", "urn": table, "newState": {"type": "aws:dynamodb/table:Table", "inputs": {"hashKey": "pk"}},
+             "detailedDiff": {"hashKey": {"kind": "update-replace"}}},
+            {"op": "replace", "urn": table,
+             "oldState": {"type": "aws:dynamodb/table:Table", "protect": true, "inputs": {"hashKey": "id"}},
+             "newState": {"type": "aws:dynamodb/table:Table", "inputs": {"hashKey": "pk"}},
+             "replaceReasons": ["hashKey"], "detailedDiff": {"hashKey": {"kind": "update-replace"}}},
+            {"op": "delete-replaced", "urn": table, "oldState": {"type": "aws:dynamodb/table:Table", "protect": true}},
+            {"op": "delete", "urn": queue, "oldState": {"type": "aws:sqs/queue:Queue", "retainOnDelete": true, "inputs": {}}},
+            {"op": "update", "urn": func,
+             "oldState": {"type": "aws:lambda/function:Function", "inputs": {"env": {"API_KEY": secret(CANARY)}, "memory": 128}},
+             "newState": {"type": "aws:lambda/function:Function", "inputs": {"env": {"API_KEY": secret(CANARY2)}, "memory": 256}},
+             "diffReasons": ["env", "memory"]}
+        ],
+        "changeSummary": {"replace": 1, "delete": 1, "update": 1}
+    });
+    ws.write("preview.json", preview.to_string());
+    let client = common::connect(&ws.path).await;
+    let (t, s) = preview(&client, json!({"plan_file": "preview.json"})).await;
+    assert!(
+        t.starts_with("Plan: 1 to add, 1 to change, 2 to destroy (1 replace) — DANGEROUS"),
+        "{t}"
+    );
+    assert!(
+        t.contains("[stateful]")
+            && t.contains(
+                "orders: replaces stateful aws:dynamodb/table:Table (hashKey forces replacement)"
+            ),
+        "{t}"
+    );
+    assert!(
+        t.contains("[protected]") && t.contains("protect is set"),
+        "{t}"
+    );
+    assert!(t.contains("[retained]"), "{t}");
+    assert!(t.contains("replace (create first)"), "{t}");
+    let id = s["preview_id"].as_str().unwrap().to_string();
+    let r = call(
+        &client,
+        "preview_change",
+        json!({"preview_id": id, "address": func}),
+    )
+    .await;
+    let ct = text(&r);
+    assert!(ct.contains("memory: 128 → 256"), "{ct}");
+    let all = format!("{t}{s}{ct}{}", serde_json::to_string(&r).unwrap());
+    for c in [CANARY, CANARY2] {
+        assert!(!all.contains(c), "secret leaked: {all}");
+    }
+    client.cancel().await.ok();
+}

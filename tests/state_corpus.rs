@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use fathom::iac::read::{self, StateError};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn corpus() -> PathBuf {
     let dir = std::env::var("FATHOM_CORPUS").unwrap_or_else(|_| {
@@ -268,4 +268,115 @@ fn every_corpus_plan_parses_with_the_right_counts() {
     }
     assert!(checked >= 40, "only {checked} plans checked");
     eprintln!("checked {checked} corpus plans");
+}
+
+/// Every Pulumi preview and engine event log in the corpus parses; preview documents' counts
+/// equal their own `changeSummary`, event logs' equal their `summaryEvent`.
+#[test]
+fn every_corpus_pulumi_preview_parses_with_the_right_counts() {
+    let root = corpus();
+    let mut checked = 0;
+    let mut candidates = files(&root.join("pulumi-preview"), |n| {
+        n.contains("preview") && n.ends_with(".json")
+    });
+    candidates.extend(files(&root.join("pulumi-eventstream"), |n| {
+        n.ends_with(".json")
+    }));
+    for path in &candidates {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(path).unwrap();
+        let plan = fathom::iac::pulumi_preview::parse(&bytes, &name)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        // Pulumi's own summary, from the document or the summary event.
+        let text = String::from_utf8_lossy(&bytes);
+        let summary: Option<Value> = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|d| d.get("changeSummary").cloned())
+            .or_else(|| {
+                text.lines()
+                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                    .find_map(|e| e.pointer("/summaryEvent/resourceChanges").cloned())
+            });
+        // Independently: steps by op, with the replace family counted once per URN.
+        // Count per op; the replace family counts once per URN.
+        let mut ops: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let doc: Option<Value> = serde_json::from_str(&text).ok();
+        let steps: Vec<Value> = match doc.as_ref().and_then(|d| d.get("steps")) {
+            Some(s) => s.as_array().cloned().unwrap_or_default(),
+            None => {
+                // Pulumi reports a refresh step's outcome in its outputs event.
+                let events: Vec<Value> = text
+                    .lines()
+                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                    .collect();
+                let mut pre: Vec<Value> = events
+                    .iter()
+                    .filter_map(|e| e.pointer("/resourcePreEvent/metadata").cloned())
+                    .collect();
+                for e in &events {
+                    if let Some(out) = e.pointer("/resOutputsEvent/metadata")
+                        && let Some(p) = pre
+                            .iter_mut()
+                            .find(|p| p["urn"] == out["urn"] && p["op"] == "refresh")
+                    {
+                        p["op"] = if out["op"] == "refresh" {
+                            json!("same")
+                        } else {
+                            out["op"].clone()
+                        };
+                    }
+                }
+                pre
+            }
+        };
+        for s in &steps {
+            let op = s["op"].as_str().unwrap_or("").to_string();
+            let op = if op == "create-replacement" || op == "delete-replaced" {
+                "replace".to_string()
+            } else {
+                op
+            };
+            ops.entry(op)
+                .or_default()
+                .push(s["urn"].as_str().unwrap_or("").to_string());
+        }
+        let n = |op: &str| {
+            ops.get(op).map_or(0, |urns| {
+                if op == "replace" {
+                    urns.iter().collect::<std::collections::BTreeSet<_>>().len()
+                } else {
+                    urns.len()
+                }
+            })
+        };
+        let c = plan.counts();
+        assert_eq!(c.add, n("create") + n("replace"), "{name}: creates");
+        assert_eq!(c.change, n("update"), "{name}: updates");
+        assert_eq!(c.destroy, n("delete") + n("replace"), "{name}: deletes");
+        // An `up` event log summarises what completed (a failed step is not in it); only a
+        // preview's summary is a plan.
+        let is_preview =
+            doc.as_ref().is_some_and(|d| d.get("steps").is_some()) || name.contains("preview");
+        if let Some(sum) = summary.filter(|_| is_preview) {
+            let get = |k: &str| sum.get(k).and_then(Value::as_u64).unwrap_or(0) as usize;
+            assert_eq!(
+                c.add - c.replace,
+                get("create"),
+                "{name}: changeSummary create {sum}"
+            );
+            assert_eq!(
+                c.change,
+                get("update"),
+                "{name}: changeSummary update {sum}"
+            );
+            assert_eq!(
+                c.destroy - c.replace,
+                get("delete"),
+                "{name}: changeSummary delete {sum}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 60, "only {checked} previews checked");
+    eprintln!("checked {checked} Pulumi previews and event logs");
 }

@@ -8,6 +8,7 @@ pub mod model;
 pub mod plan;
 pub mod preview;
 pub mod pulumi;
+pub mod pulumi_preview;
 pub mod read;
 pub mod risk;
 pub mod secrets;

@@ -134,12 +134,16 @@ pub struct Change {
     /// Attribute paths that force replacement.
     pub replace_paths: Vec<String>,
     pub deposed: Option<String>,
+    /// Pulumi `protect` on the existing resource.
+    pub protected: bool,
+    /// Pulumi `retainOnDelete` on the existing resource.
+    pub retain_on_delete: bool,
     /// Prior and planned values, unmasked: only read through [`Change::diffs`].
-    before: Value,
-    after: Value,
-    after_unknown: Value,
-    before_sensitive: Value,
-    after_sensitive: Value,
+    pub(crate) before: Value,
+    pub(crate) after: Value,
+    pub(crate) after_unknown: Value,
+    pub(crate) before_sensitive: Value,
+    pub(crate) after_sensitive: Value,
 }
 
 impl Change {
@@ -561,6 +565,8 @@ pub fn parse_plan(bytes: &[u8], what: &str) -> Result<Plan, PlanError> {
             reason: rc.action_reason,
             replace_paths,
             deposed: rc.deposed,
+            protected: false,
+            retain_on_delete: false,
             before: rc.change.before,
             after: rc.change.after,
             after_unknown: rc.change.after_unknown,

@@ -242,8 +242,8 @@ fn describe_diagnostic(v: &Value) -> String {
     crate::render::clip(&out, 400)
 }
 
-/// Reads a saved plan: JSON is parsed directly; anything else is treated as a binary plan and
-/// shown through the CLI in `dir`.
+/// Reads a saved plan: Terraform plan JSON and Pulumi previews (`--json` or an event log) are
+/// parsed directly; anything else is treated as a binary plan and shown through the CLI in `dir`.
 pub async fn load_plan_file(
     file: &Path,
     display: &str,
@@ -254,6 +254,9 @@ pub async fn load_plan_file(
     let bytes = std::fs::read(file)
         .map_err(|e| PreviewError::Other(format!("cannot read {display}: {e}")))?;
     let looks_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if looks_json && super::pulumi_preview::is_pulumi_preview(&bytes) {
+        return Ok(super::pulumi_preview::parse(&bytes, display)?);
+    }
     if looks_json {
         return Ok(plan::parse_plan(&bytes, display)?);
     }

@@ -382,6 +382,20 @@ fn change_reasons(c: &Change, rules: &Rules, dependents: DependentsOf<'_>, out: 
             }
         }
     }
+    if c.action.destroys() && c.protected {
+        push(
+            "protected",
+            Level::Dangerous,
+            "protect is set: the engine will refuse until it is unprotected".to_string(),
+        );
+    }
+    if c.action.destroys() && c.retain_on_delete {
+        push(
+            "retained",
+            Level::Review,
+            "retainOnDelete: the cloud object stays behind, unmanaged".to_string(),
+        );
+    }
     if c.action == Action::ReplaceDeleteFirst && !rules.is_stateful(&c.rtype) {
         push(
             "downtime",
