@@ -508,7 +508,7 @@ async fn pulumi_previews_get_verdicts_and_keep_secrets() {
     let table = urn("aws:dynamodb/table:Table", "orders");
     let queue = urn("aws:sqs/queue:Queue", "jobs");
     let func = urn("aws:lambda/function:Function", "api");
-    let preview = json!({
+    let doc = json!({
         "steps": [
             {"op": "create-replacement", "urn": table, "newState": {"type": "aws:dynamodb/table:Table", "inputs": {"hashKey": "pk"}},
              "detailedDiff": {"hashKey": {"kind": "update-replace"}}},
@@ -525,7 +525,7 @@ async fn pulumi_previews_get_verdicts_and_keep_secrets() {
         ],
         "changeSummary": {"replace": 1, "delete": 1, "update": 1}
     });
-    ws.write("preview.json", preview.to_string());
+    ws.write("preview.json", doc.to_string());
     let client = common::connect(&ws.path).await;
     let (t, s) = preview(&client, json!({"plan_file": "preview.json"})).await;
     assert!(
