@@ -229,6 +229,9 @@ pub struct Resource {
     pub source_position: Option<String>,
     /// Raw attributes (Terraform `attributes`/`values`, Pulumi `outputs`).
     pub raw_attributes: Option<Raw>,
+    /// Index of `rtype` in [`Snapshot::type_names`], so filters test a type once, not per
+    /// resource.
+    pub type_ix: u32,
     pub sensitivity: Sensitivity,
 }
 
@@ -354,9 +357,25 @@ pub struct Snapshot {
     pub outputs: Vec<OutputValue>,
     /// Problems worth knowing that did not stop reading.
     pub warnings: Vec<String>,
+    /// Distinct resource types, indexed by [`Resource::type_ix`].
+    pub type_names: Vec<String>,
 }
 
 impl Snapshot {
+    /// Fills `type_names` and every `type_ix` (readers call this once after parsing).
+    pub(crate) fn index_types(&mut self) {
+        let mut index: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+        let mut names = Vec::new();
+        for r in &mut self.resources {
+            let ix = *index.entry(r.rtype.clone()).or_insert_with(|| {
+                names.push(r.rtype.clone());
+                (names.len() - 1) as u32
+            });
+            r.type_ix = ix;
+        }
+        self.type_names = names;
+    }
+
     /// Resources that count as infrastructure (not the Pulumi stack or provider entries).
     pub fn managed_count(&self) -> usize {
         self.resources

@@ -140,6 +140,7 @@ fn to_resource(r: RawResource<'_>, src: &Source) -> Resource {
         deleted_with: r.deleted_with,
         source_position: r.source_position,
         raw_attributes: src.raw(r.outputs),
+        type_ix: 0,
         sensitivity: Sensitivity::None,
     }
 }
@@ -197,6 +198,7 @@ pub(crate) fn convert(
             resources: Vec::new(),
             outputs: Vec::new(),
             warnings,
+            type_names: Vec::new(),
         });
     };
     let mut resources: Vec<Resource> = deployment
@@ -244,6 +246,7 @@ pub(crate) fn convert(
         resources,
         outputs,
         warnings,
+        type_names: Vec::new(),
     })
 }
 

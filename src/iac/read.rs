@@ -130,6 +130,12 @@ pub fn parse(bytes: Vec<u8>, display: &str, limit: u64) -> Result<Snapshot, Stat
 }
 
 fn parse_json(bytes: Vec<u8>, display: &str) -> Result<Snapshot, StateError> {
+    let mut snapshot = parse_document(bytes, display)?;
+    snapshot.index_types();
+    Ok(snapshot)
+}
+
+fn parse_document(bytes: Vec<u8>, display: &str) -> Result<Snapshot, StateError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(StateError::Empty {
             path: display.to_string(),

@@ -244,6 +244,7 @@ pub(crate) fn convert_v4(
                 deleted_with: None,
                 source_position: None,
                 raw_attributes: attrs,
+                type_ix: 0,
                 sensitivity,
             });
         }
@@ -265,6 +266,7 @@ pub(crate) fn convert_v4(
         resources,
         outputs,
         warnings: Vec::new(),
+        type_names: Vec::new(),
     })
 }
 
@@ -326,6 +328,7 @@ pub(crate) fn convert_show(
         resources,
         outputs,
         warnings: Vec::new(),
+        type_names: Vec::new(),
     })
 }
 
@@ -354,6 +357,7 @@ fn collect_show(module: ShowModule<'_>, src: &Source, out: &mut Vec<Resource>) {
             deleted_with: None,
             source_position: None,
             raw_attributes: src.raw(r.values),
+            type_ix: 0,
             sensitivity: match src.raw(r.sensitive_values) {
                 Some(m) => Sensitivity::Mirror(m),
                 None => Sensitivity::None,

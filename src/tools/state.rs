@@ -469,15 +469,10 @@ pub async fn resources(
         }
     };
     let wants_infra_only = p.rtype.is_none();
-    // States have few distinct types: decide each type once, then filter by lookup.
-    let type_ok: Option<std::collections::HashMap<&str, bool>> = type_glob.as_ref().map(|g| {
-        let mut memo = std::collections::HashMap::new();
-        for r in &snap.resources {
-            memo.entry(r.rtype.as_str())
-                .or_insert_with(|| g.is_match(&r.rtype));
-        }
-        memo
-    });
+    // States have few distinct types: decide each type once, then filter by index.
+    let type_ok: Option<Vec<bool>> = type_glob
+        .as_ref()
+        .map(|g| snap.type_names.iter().map(|t| g.is_match(t)).collect());
     let matched: Vec<&Resource> = snap
         .resources
         .iter()
@@ -485,7 +480,7 @@ pub async fn resources(
         .filter(|r| {
             type_ok
                 .as_ref()
-                .is_none_or(|m| m.get(r.rtype.as_str()).copied().unwrap_or(false))
+                .is_none_or(|ok| ok.get(r.type_ix as usize).copied().unwrap_or(false))
         })
         .filter(|r| {
             addr_glob.as_ref().is_none_or(|g| {
