@@ -432,10 +432,12 @@ fn render(p: &Preview, budget: usize) -> Reply {
                 .filter(|pa| *pa != c.address)
                 .map(|pa| format!(" (from {pa})"))
                 .unwrap_or_default();
-            if !b.push(
-                &mut text,
-                &format!("  {}  {}{moved}{mark}", c.action.verb(), c.address),
-            ) {
+            if lines.len() == MAX_CHANGE_LINES
+                || !b.push(
+                    &mut text,
+                    &format!("  {}  {}{moved}{mark}", c.action.verb(), c.address),
+                )
+            {
                 text.push_str(&format!(
                     "  … {} more changes; narrow with targets or ask preview_change for one\n",
                     changed.len() - lines.len()
@@ -485,6 +487,10 @@ fn render(p: &Preview, budget: usize) -> Reply {
         structured: structured(&result),
     }
 }
+
+/// Most change lines listed; riskiest first, so the rest are the least interesting, and the
+/// structured copy of the list stays small too.
+const MAX_CHANGE_LINES: usize = 100;
 
 /// Order of actions by how much they can break, for sorting within a risk level.
 fn severity(a: Action) -> u8 {
