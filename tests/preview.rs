@@ -269,6 +269,22 @@ async fn scenarios_match_terraforms_own_counts() {
     let rs = r.structured_content.unwrap();
     assert_eq!(rs["replace_paths"], json!(["engine"]));
 
+    // A resource guarded by prevent_destroy: terraform refuses to plan its replacement, and
+    // the answer says which resource, which rule, and where.
+    tf.write_main(&config("mysql", 100, "debian-12", 2, true).replace(
+        "  deletion_protection = true\n",
+        "  deletion_protection = true\n  lifecycle {\n    prevent_destroy = true\n  }\n",
+    ));
+    let r = call(&client, "preview", json!({"stack": "infra"})).await;
+    assert_eq!(r.is_error, Some(true));
+    let t = text(&r);
+    assert!(t.contains("cannot be destroyed"), "{t}");
+    assert!(
+        t.contains("fathomtest_database.payments") && t.contains("main.tf:"),
+        "{t}"
+    );
+    assert!(t.contains("prevent_destroy"), "{t}");
+
     // 3. Tainted resource.
     tf.write_main(&config("postgres", 100, "debian-12", 2, true));
     tf.run(&["taint", "fathomtest_instance.web"]);

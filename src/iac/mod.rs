@@ -12,5 +12,6 @@ pub mod pulumi_preview;
 pub mod read;
 pub mod risk;
 pub mod secrets;
+pub mod source;
 pub mod store;
 pub mod terraform;

@@ -138,6 +138,10 @@ pub struct Change {
     pub protected: bool,
     /// Pulumi `retainOnDelete` on the existing resource.
     pub retain_on_delete: bool,
+    /// `path:line` of the declaring block, when the source was indexed.
+    pub source: Option<String>,
+    /// `lifecycle { prevent_destroy = true }` in the source.
+    pub prevent_destroy: bool,
     /// Prior and planned values, unmasked: only read through [`Change::diffs`].
     pub(crate) before: Value,
     pub(crate) after: Value,
@@ -409,6 +413,16 @@ pub struct Counts {
 }
 
 impl Plan {
+    /// Adds source locations and `prevent_destroy` from the configuration.
+    pub fn link_sources(&mut self, index: &super::source::SourceIndex) {
+        for c in &mut self.changes {
+            if let Some(d) = index.find(&c.address) {
+                c.source = Some(d.location());
+                c.prevent_destroy = d.prevent_destroy;
+            }
+        }
+    }
+
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
         for ch in self.changes.iter().filter(|c| c.mode != "data") {
@@ -567,6 +581,8 @@ pub fn parse_plan(bytes: &[u8], what: &str) -> Result<Plan, PlanError> {
             deposed: rc.deposed,
             protected: false,
             retain_on_delete: false,
+            source: None,
+            prevent_destroy: false,
             before: rc.change.before,
             after: rc.change.after,
             after_unknown: rc.change.after_unknown,

@@ -231,6 +231,8 @@ fn build(steps: Vec<Step>, warnings: Vec<String>) -> Plan {
             deposed: None,
             protected: flag("protect"),
             retain_on_delete: flag("retainOnDelete"),
+            source: None,
+            prevent_destroy: false,
             before,
             after,
             after_unknown: Value::Null,

@@ -382,6 +382,14 @@ fn change_reasons(c: &Change, rules: &Rules, dependents: DependentsOf<'_>, out: 
             }
         }
     }
+    if c.action.destroys() && c.prevent_destroy {
+        let at = c.source.as_deref().unwrap_or("the configuration");
+        push(
+            "protected",
+            Level::Dangerous,
+            format!("lifecycle prevent_destroy at {at}: terraform refuses to apply this"),
+        );
+    }
     if c.action.destroys() && c.protected {
         push(
             "protected",

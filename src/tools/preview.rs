@@ -104,6 +104,9 @@ pub struct ChangeResult {
     pub replace_paths: Vec<String>,
     pub risk: Level,
     pub reasons: Vec<Reason>,
+    /// `path:line` of the declaring block.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Attribute differences (sensitive values masked), as many as fit.
     pub attributes: Vec<AttributeDiff>,
     pub attributes_total: usize,
@@ -298,6 +301,11 @@ pub async fn run(
         services.config.risk.many_dependents,
     )
     .map_err(|e| ToolError::new(PREVIEW, e, "fix risk.stateful_types in fathom.toml"))?;
+    let mut plan = plan;
+    if let Some(s) = stack.as_ref().filter(|s| s.cli != "pulumi") {
+        let index = crate::iac::source::SourceIndex::build(&s.dir, services.workspace.root());
+        plan.link_sources(&index);
+    }
     let counter = dependents_counter(services, stack.as_ref(), ctx).await;
     let verdict = risk::assess(&plan, &rules, &counter);
     let id = services.previews.next_id();
@@ -570,6 +578,14 @@ pub async fn change(
     if let Some(pa) = c.previous_address.as_deref().filter(|pa| *pa != c.address) {
         b.push(&mut text, &format!("moved from {pa}"));
     }
+    if let Some(src) = &c.source {
+        let guard = if c.prevent_destroy {
+            " (lifecycle prevent_destroy)"
+        } else {
+            ""
+        };
+        b.push(&mut text, &format!("declared at {src}{guard}"));
+    }
     if let Some(r) = &c.reason {
         b.push(&mut text, &format!("reason: {r}"));
     }
@@ -623,6 +639,7 @@ pub async fn change(
             replace_paths: c.replace_paths.clone(),
             risk: level,
             reasons,
+            source: c.source.clone(),
             attributes: shown,
             attributes_total: diffs.len(),
         }),

@@ -642,6 +642,9 @@ pub struct ResourceResult {
     pub deleted_with: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_position: Option<String>,
+    /// `path:line` of the Terraform block that declares it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared_at: Option<String>,
     pub dependencies: Vec<String>,
     /// Resources that depend on this one directly.
     pub dependents: Vec<String>,
@@ -809,6 +812,21 @@ pub async fn resource(
     if let Some(sp) = &r.source_position {
         head.push(format!("source: {sp}"));
     }
+    let declared_at = if stack.engine == Engine::Terraform {
+        crate::iac::source::SourceIndex::build(&stack.dir, services.workspace.root())
+            .find(&r.address)
+            .cloned()
+    } else {
+        None
+    };
+    if let Some(d) = &declared_at {
+        let guard = if d.prevent_destroy {
+            " (lifecycle prevent_destroy)"
+        } else {
+            ""
+        };
+        head.push(format!("declared at {}{guard}", d.location()));
+    }
     let list = |v: &[String]| -> String {
         let shown: Vec<&str> = v.iter().take(10).map(String::as_str).collect();
         if v.len() > 10 {
@@ -890,6 +908,7 @@ pub async fn resource(
             flags: r.flags.clone(),
             deleted_with: r.deleted_with.clone(),
             source_position: r.source_position.clone(),
+            declared_at: declared_at.map(|d| d.location()),
             dependencies: r.dependencies.clone(),
             dependents,
             transitive_dependents: transitive_names,
