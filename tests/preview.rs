@@ -95,7 +95,7 @@ fn setup(tag: &str) -> Setup {
     ws.write(
         "fathom.toml",
         format!(
-            "[preview]\nterraform_program = \"{}\"\ninterrupt_grace_secs = 5\n\n[risk]\nstateful_types = [\"fathomtest_database\", \"fathomtest_bucket\"]\n",
+            "[preview]\nterraform_program = \"{}\"\ninterrupt_grace_secs = 5\n\n[risk]\nstateful_types = [\"fathomtest_database\", \"fathomtest_bucket\"]\nmany_dependents = 2\n",
             terraform.display()
         ),
     );
@@ -285,6 +285,26 @@ async fn scenarios_match_terraforms_own_counts() {
     );
     assert!(t.contains("prevent_destroy"), "{t}");
 
+    // Deleting the protected database by removing it from the configuration.
+    let full = config("postgres", 100, "debian-12", 2, true);
+    let start = full
+        .find("resource \"fathomtest_database\" \"payments\"")
+        .unwrap();
+    let end = start + full[start..].find("\n}\n").unwrap() + 3;
+    let out_start = full.find("output \"db_endpoint\"").unwrap();
+    let without_db = format!("{}{}", &full[..start], &full[end..out_start]);
+    tf.write_main(&without_db);
+    let (t, s) = preview(&client, json!({"stack": "infra"})).await;
+    assert_eq!(counts(&s), terraform_counts(&tf), "{t}");
+    assert!(
+        t.contains("delete  fathomtest_database.payments  DANGEROUS"),
+        "{t}"
+    );
+    assert!(
+        t.contains("[protected] fathomtest_database.payments: deletion_protection = true"),
+        "{t}"
+    );
+
     // 3. Tainted resource.
     tf.write_main(&config("postgres", 100, "debian-12", 2, true));
     tf.run(&["taint", "fathomtest_instance.web"]);
@@ -347,6 +367,24 @@ async fn saved_plans_bad_input_and_missing_cli() {
     assert_eq!(counts(&s), (0, 1, 0), "binary plan read through the CLI");
     let (t, _) = preview(&client, json!({"plan_file": "plans/future.json"})).await;
     assert!(t.contains("format_version 9.0 is newer"), "{t}");
+    // A destroy plan saved by the user: everything goes.
+    tf.run(&[
+        "plan",
+        "-destroy",
+        "-input=false",
+        "-no-color",
+        "-out=destroy.tfplan",
+    ]);
+    let (t, s) = preview(
+        &client,
+        json!({"stack": "infra", "plan_file": "infra/destroy.tfplan"}),
+    )
+    .await;
+    assert_eq!(s["risk"], json!("dangerous"));
+    assert!(
+        t.contains("[destroy-all] (plan): destroys every resource in the state"),
+        "{t}"
+    );
 
     for (args, expected) in [
         (json!({"plan_file": "plans/broken.json"}), "not valid JSON"),
