@@ -190,7 +190,12 @@ fn build(steps: Vec<Step>, warnings: Vec<String>) -> Plan {
         let mut diff_paths: Vec<String> = main.reasons.clone();
         if let Value::Object(d) = &main.detailed {
             for (path, kind) in d {
-                let k = kind.get("kind").and_then(Value::as_str).unwrap_or("");
+                // `kind` in `preview --json`, `diffKind` in engine events.
+                let k = kind
+                    .get("kind")
+                    .or_else(|| kind.get("diffKind"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 if k.ends_with("-replace") && !replace_paths.contains(path) {
                     replace_paths.push(path.clone());
                 }
@@ -255,5 +260,32 @@ fn build(steps: Vec<Step>, warnings: Vec<String>) -> Plan {
         prior_resources,
         errored: false,
         warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_log_replace_with_diff_kind_spelling() {
+        let urn = "urn:pulumi:dev::p::aws:rds/instance:Instance::db";
+        let lines = [
+            serde_json::json!({"preludeEvent": {"config": {}}}),
+            serde_json::json!({"resourcePreEvent": {"metadata": {"op": "delete-replaced", "urn": urn, "type": "aws:rds/instance:Instance",
+                "old": {"inputs": {"engine": "postgres"}, "protect": false}}}}),
+            serde_json::json!({"resourcePreEvent": {"metadata": {"op": "create-replacement", "urn": urn, "type": "aws:rds/instance:Instance",
+                "new": {"inputs": {"engine": "mysql"}}}}}),
+            serde_json::json!({"resourcePreEvent": {"metadata": {"op": "replace", "urn": urn, "type": "aws:rds/instance:Instance",
+                "old": {"inputs": {"engine": "postgres"}}, "new": {"inputs": {"engine": "mysql"}},
+                "detailedDiff": {"engine": {"diffKind": "update-replace", "inputDiff": true}}, "diffs": ["engine"], "keys": ["engine"]}}}),
+        ];
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let plan = parse(text.as_bytes(), "events").unwrap();
+        assert_eq!(plan.changes.len(), 1);
+        let c = &plan.changes[0];
+        assert_eq!(c.action, Action::ReplaceDeleteFirst);
+        assert_eq!(c.replace_paths, vec!["engine".to_string()]);
+        assert!(c.diffs().iter().any(|d| d.path == "engine"));
     }
 }

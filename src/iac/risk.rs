@@ -461,6 +461,47 @@ fn replace_cause(c: &Change) -> String {
 mod tests {
     use super::*;
 
+    fn plan_of(changes: serde_json::Value, prior: usize) -> Plan {
+        let doc = serde_json::json!({"format_version": "1.2", "resource_changes": changes});
+        let mut p = crate::iac::plan::parse_plan(doc.to_string().as_bytes(), "t").unwrap();
+        p.prior_resources = prior;
+        p
+    }
+
+    #[test]
+    fn many_deletes_and_destroy_all() {
+        let rules = Rules::new(&[], 3, 5).unwrap();
+        let del = |i: usize| {
+            serde_json::json!({"address": format!("aws_instance.w{i}"), "type": "aws_instance", "name": format!("w{i}"),
+            "mode": "managed", "change": {"actions": ["delete"], "before": {}, "after": null}})
+        };
+        let none = |_: &str| None;
+        let v = assess(
+            &plan_of(serde_json::json!([del(1), del(2), del(3)]), 10),
+            &rules,
+            &none,
+        );
+        assert_eq!(v.level, Level::Review);
+        assert!(
+            v.reasons.iter().any(|r| r.rule == "many-deletes"),
+            "{:?}",
+            v.reasons
+        );
+        let v = assess(
+            &plan_of(serde_json::json!([del(1), del(2)]), 2),
+            &rules,
+            &none,
+        );
+        assert_eq!(v.level, Level::Dangerous);
+        assert!(
+            v.reasons.iter().any(|r| r.rule == "destroy-all"),
+            "{:?}",
+            v.reasons
+        );
+        let v = assess(&plan_of(serde_json::json!([del(1)]), 10), &rules, &none);
+        assert_eq!(v.level, Level::Safe);
+    }
+
     #[test]
     fn catalogue_compiles_and_matches() {
         let r = Rules::new(&["fathomtest_database".into()], 10, 5).unwrap();
