@@ -197,19 +197,26 @@ impl ServerHandler for FathomServer {
         }
         let started = Instant::now();
         let result = if allowed {
+            // Progress goes through one queue and one sender task, so notifications keep
+            // their order and the tool never waits on the client.
             let progress: Option<crate::tools::Progress> =
                 context.meta.get_progress_token().map(|token| {
                     let peer = context.peer.clone();
                     let redactor = self.app.services.redactor.clone();
-                    let step = Arc::new(AtomicU64::new(0));
+                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+                    tokio::spawn(async move {
+                        let mut n = 0u64;
+                        while let Some(message) = rx.recv().await {
+                            n += 1;
+                            let param = ProgressNotificationParam::new(token.clone(), n as f64)
+                                .with_message(redactor.text(&message));
+                            if peer.notify_progress(param).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
                     let report: crate::tools::Progress = Arc::new(move |message: String| {
-                        let n = step.fetch_add(1, Ordering::Relaxed) + 1;
-                        let param = ProgressNotificationParam::new(token.clone(), n as f64)
-                            .with_message(redactor.text(&message));
-                        let peer = peer.clone();
-                        tokio::spawn(async move {
-                            let _ = peer.notify_progress(param).await;
-                        });
+                        let _ = tx.send(message);
                     });
                     report
                 });
