@@ -252,11 +252,7 @@ fn diff_values(
         (Value::Object(b), Value::Object(a)) => {
             let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
             for k in keys {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
+                let p = join(&path, k);
                 diff_values(
                     child(before, k),
                     child(after, k),
@@ -267,27 +263,12 @@ fn diff_values(
                     out,
                 );
             }
-            // Keys only known after apply.
-            if let Value::Object(u) = unknown {
-                for (k, v) in u {
-                    if !b.contains_key(k) && !a.contains_key(k) && v == &Value::Bool(true) {
-                        let p = if path.is_empty() {
-                            k.clone()
-                        } else {
-                            format!("{path}.{k}")
-                        };
-                        diff_values(
-                            &Value::Null,
-                            &Value::Null,
-                            v,
-                            &Value::Null,
-                            &Value::Null,
-                            p,
-                            out,
-                        );
-                    }
-                }
-            }
+            unknown_only(
+                unknown,
+                |k| b.contains_key(k) || a.contains_key(k),
+                &path,
+                out,
+            );
         }
         (Value::Array(b), Value::Array(a)) if b.len() == a.len() => {
             for i in 0..a.len() {
@@ -305,11 +286,7 @@ fn diff_values(
         (Value::Null, Value::Object(a)) if !a.is_empty() => {
             // A create: list each planned attribute.
             for (k, v) in a {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
+                let p = join(&path, k);
                 diff_values(
                     &Value::Null,
                     v,
@@ -320,26 +297,7 @@ fn diff_values(
                     out,
                 );
             }
-            if let Value::Object(u) = unknown {
-                for (k, v) in u {
-                    if !a.contains_key(k) && v == &Value::Bool(true) {
-                        let p = if path.is_empty() {
-                            k.clone()
-                        } else {
-                            format!("{path}.{k}")
-                        };
-                        diff_values(
-                            &Value::Null,
-                            &Value::Null,
-                            v,
-                            &Value::Null,
-                            &Value::Null,
-                            p,
-                            out,
-                        );
-                    }
-                }
-            }
+            unknown_only(unknown, |k| a.contains_key(k), &path, out);
         }
         _ => {
             if before != after
@@ -360,6 +318,39 @@ fn diff_values(
                     sensitive: false,
                     forces_replacement: false,
                 });
+            }
+        }
+    }
+}
+
+/// `path.key`, or `key` at the top.
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Attributes that exist only as "known after apply" (absent from before and after).
+fn unknown_only(
+    unknown: &Value,
+    known: impl Fn(&str) -> bool,
+    path: &str,
+    out: &mut Vec<AttributeDiff>,
+) {
+    if let Value::Object(u) = unknown {
+        for (k, v) in u {
+            if !known(k) && v == &Value::Bool(true) {
+                diff_values(
+                    &Value::Null,
+                    &Value::Null,
+                    v,
+                    &Value::Null,
+                    &Value::Null,
+                    join(path, k),
+                    out,
+                );
             }
         }
     }
