@@ -1,4 +1,5 @@
 //! Code intelligence: text search now; language-server backed symbol queries later.
 //! Knows nothing of MCP.
 
+pub mod hcl;
 pub mod search;
