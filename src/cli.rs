@@ -40,6 +40,8 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Language server for Terraform/OpenTofu (LSP over stdio), for editors and fathom itself.
+    HclLs,
     /// Run a scripted session through a real MCP client against a workspace.
     Demo {
         /// Workspace to explore (default: examples/demo).
@@ -85,6 +87,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Audit {
             command: AuditCommand::Verify { file },
         }) => verify(file),
+        Some(Command::HclLs) => {
+            runtime()?.block_on(crate::code::hcl::server::serve_stdio());
+            Ok(0)
+        }
         Some(Command::Demo { workspace }) => {
             let runtime = runtime()?;
             runtime.block_on(crate::demo::run(workspace))?;

@@ -2,3 +2,4 @@
 //! language server over it for when terraform-ls / tofu-ls are not installed.
 
 pub mod index;
+pub mod server;
