@@ -130,13 +130,17 @@ module "vpc" {
 output "endpoint" {
   value = "${aws_db_instance.payments[0].endpoint}"
 }
+
+output "vpc" {
+  value = module.vpc.vpc_id
+}
 "#;
 
 #[test]
 fn symbols_definitions_references_and_hover() {
     let ws = Scratch::new("hclls");
     ws.write("infra/main.tf", ROOT);
-    ws.write("infra/modules/vpc/main.tf", "variable \"region\" {}\n\nresource \"aws_vpc\" \"main\" {\n  cidr_block = \"10.0.0.0/16\"\n  tags = { region = var.region }\n}\n");
+    ws.write("infra/modules/vpc/main.tf", "variable \"region\" {}\n\nresource \"aws_vpc\" \"main\" {\n  cidr_block = \"10.0.0.0/16\"\n  tags = { region = var.region }\n}\n\noutput \"vpc_id\" {\n  value = aws_vpc.main.id\n}\n");
     ws.write("infra/broken.tf", "resource \"aws_s3_bucket\" \"ok\" {\n  bucket = \"x\"\n}\n\nresource \"aws_s3_bucket\" \"bad\" {\n  bucket = = \"y\"\n}\n");
     let main = ws.join("infra/main.tf");
     let mut lsp = Lsp::start();
@@ -160,7 +164,8 @@ fn symbols_definitions_references_and_hover() {
             "aws_security_group.db",
             "aws_db_instance.payments",
             "module.vpc",
-            "output.endpoint"
+            "output.endpoint",
+            "output.vpc"
         ]
     );
     let db = &syms[3];
@@ -218,6 +223,30 @@ fn symbols_definitions_references_and_hover() {
         + 3;
     let def = lsp.request("textDocument/definition", json!({"textDocument": {"uri": uri(&main)}, "position": {"line": out_line, "character": col}}));
     assert_eq!(def["range"]["start"]["line"], json!(13), "{def}");
+
+    // Into a child module: `module.vpc.vpc_id` → the child's output; `module.vpc` → the block.
+    let line = ROOT
+        .lines()
+        .position(|l| l.contains("module.vpc.vpc_id"))
+        .unwrap() as u32;
+    let text = ROOT.lines().nth(line as usize).unwrap();
+    let on_output = text.find("vpc_id").unwrap() as u32 + 1;
+    let def = lsp.request("textDocument/definition", json!({"textDocument": {"uri": uri(&main)}, "position": {"line": line, "character": on_output}}));
+    assert!(
+        def["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("modules/vpc/main.tf"),
+        "{def}"
+    );
+    assert_eq!(def["range"]["start"]["line"], json!(7), "{def}");
+    let on_module = text.find("module").unwrap() as u32 + 2;
+    let def = lsp.request("textDocument/definition", json!({"textDocument": {"uri": uri(&main)}, "position": {"line": line, "character": on_module}}));
+    assert!(
+        def["uri"].as_str().unwrap().ends_with("infra/main.tf"),
+        "{def}"
+    );
+    assert_eq!(def["range"]["start"]["line"], json!(23), "{def}");
 
     // References to var.region within the root module (a string and a module argument).
     let var_line = 0u32;

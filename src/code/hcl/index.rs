@@ -66,6 +66,8 @@ pub struct Symbol {
     /// The name: the last label, or the local's key.
     pub name_range: Range,
     pub lifecycle: Lifecycle,
+    /// For a `module` block with a local `source`: the child module's directory.
+    pub module_source: Option<PathBuf>,
 }
 
 /// A use of a symbol.
@@ -75,6 +77,8 @@ pub struct Reference {
     pub target: String,
     pub file: PathBuf,
     pub range: Range,
+    /// For `module.x.name`: the output name and its range (resolved in the child module).
+    pub member: Option<(String, Range)>,
 }
 
 /// The index of one module directory.
@@ -149,6 +153,17 @@ impl ModuleIndex {
                     .and_then(|(_, s)| s.clone())
                     .map_or(range, |s| lines.range(start + s.start, start + s.end));
                 let names: Vec<&str> = labels.iter().map(|(n, _)| n.as_str()).collect();
+                let module_source = (block.ident.as_str() == "module")
+                    .then(|| {
+                        block
+                            .body
+                            .get_attribute("source")
+                            .and_then(|a| a.value.as_str().map(str::to_string))
+                    })
+                    .flatten()
+                    .filter(|src| src.starts_with("./") || src.starts_with("../"))
+                    .and_then(|src| file.parent().map(|d| d.join(src)))
+                    .and_then(|p| p.canonicalize().ok());
                 let mut push = |address: String, kind: SymbolKind, lifecycle: Lifecycle| {
                     self.symbols.push(Symbol {
                         address,
@@ -157,6 +172,7 @@ impl ModuleIndex {
                         range,
                         name_range,
                         lifecycle,
+                        module_source: module_source.clone(),
                     })
                 };
                 match (block.ident.as_str(), names.as_slice()) {
@@ -202,6 +218,7 @@ impl ModuleIndex {
                                 range: lines.range(start + s.start, start + s.end),
                                 name_range: key_range,
                                 lifecycle: Lifecycle::default(),
+                                module_source: None,
                             });
                         }
                     }
@@ -214,7 +231,7 @@ impl ModuleIndex {
     fn add_references(&mut self, file: &Path, text: &str) {
         static PATTERN: LazyLock<Option<Regex>> = LazyLock::new(|| {
             Regex::new(
-                r"\b(?:(var|local|module)\.([A-Za-z_][\w-]*)|data\.([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)|([a-z][a-z0-9]*_[A-Za-z0-9_]+)\.([A-Za-z_][\w-]*))",
+                r"\b(?:(var|local|module)\.([A-Za-z_][\w-]*)(\.[A-Za-z_][\w-]*)?|data\.([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)|([a-z][a-z0-9]*_[A-Za-z0-9_]+)\.([A-Za-z_][\w-]*))",
             )
             .ok()
         });
@@ -234,11 +251,22 @@ impl ModuleIndex {
             if whole.start() > 0 && code.as_bytes()[whole.start() - 1] == b'.' {
                 continue;
             }
+            let mut member = None;
+            let mut end = whole.end();
             let target = if let (Some(kind), Some(name)) = (m.get(1), m.get(2)) {
+                if let Some(out) = m.get(3) {
+                    if kind.as_str() == "module" {
+                        member = Some((
+                            out.as_str()[1..].to_string(),
+                            lines.range(out.start() + 1, out.end()),
+                        ));
+                    }
+                    end = name.end();
+                }
                 format!("{}.{}", kind.as_str(), name.as_str())
-            } else if let (Some(t), Some(n)) = (m.get(3), m.get(4)) {
+            } else if let (Some(t), Some(n)) = (m.get(4), m.get(5)) {
                 format!("data.{}.{}", t.as_str(), n.as_str())
-            } else if let (Some(t), Some(n)) = (m.get(5), m.get(6)) {
+            } else if let (Some(t), Some(n)) = (m.get(6), m.get(7)) {
                 let addr = format!("{}.{}", t.as_str(), n.as_str());
                 if !resources.contains(addr.as_str()) {
                     continue;
@@ -250,7 +278,8 @@ impl ModuleIndex {
             found.push(Reference {
                 target,
                 file: file.to_path_buf(),
-                range: lines.range(whole.start(), whole.end()),
+                range: lines.range(whole.start(), end),
+                member,
             });
         }
         self.references.extend(found);
@@ -270,6 +299,15 @@ impl ModuleIndex {
             .iter()
             .find(|r| r.file == file && r.range.contains(pos))?;
         self.find(&r.target)
+    }
+
+    /// The reference at `pos` in `file`, if any (its member part included).
+    pub fn reference_at(&self, file: &Path, pos: Pos) -> Option<&Reference> {
+        self.references.iter().find(|r| {
+            r.file == file
+                && (r.range.contains(pos)
+                    || r.member.as_ref().is_some_and(|(_, m)| m.contains(pos)))
+        })
     }
 
     /// The declaration of an address in this module.
@@ -560,5 +598,32 @@ module "vpc" {
         assert_eq!(count("local.tags"), 1);
         assert_eq!(count("aws_db_instance.payments"), 1);
         assert_eq!(count("var.not_a_ref"), 0);
+    }
+}
+#[cfg(test)]
+mod member_tests {
+    use super::*;
+    #[test]
+    fn module_member_reference() {
+        let dir = std::env::temp_dir().join(format!("fathom-hclmem-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("modules/vpc")).unwrap();
+        std::fs::write(dir.join("main.tf"), "module \"vpc\" {\n  source = \"./modules/vpc\"\n}\n\noutput \"vpc\" {\n  value = module.vpc.vpc_id\n}\n").unwrap();
+        std::fs::write(
+            dir.join("modules/vpc/main.tf"),
+            "output \"vpc_id\" {\n  value = 1\n}\n",
+        )
+        .unwrap();
+        let dir = dir.canonicalize().unwrap();
+        let idx = ModuleIndex::build(&dir, &|_| None);
+        let m = idx.find("module.vpc").unwrap();
+        assert_eq!(
+            m.module_source.as_deref(),
+            Some(dir.join("modules/vpc").as_path())
+        );
+        let r = idx.references_to("module.vpc").next().unwrap();
+        let (name, range) = r.member.clone().unwrap();
+        assert_eq!(name, "vpc_id");
+        assert_eq!(range.start, Pos { line: 5, col: 21 });
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

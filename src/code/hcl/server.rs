@@ -87,15 +87,21 @@ impl HclServer {
     fn lookup(&self, uri: &Uri, position: Position) -> Option<(Arc<ModuleIndex>, Symbol)> {
         let path = uri.to_file_path()?.into_owned();
         let idx = self.module(path.parent()?);
-        let sym = idx
-            .symbol_at(
-                &path,
-                Pos {
-                    line: position.line,
-                    col: position.character,
-                },
-            )?
-            .clone();
+        let pos = Pos {
+            line: position.line,
+            col: position.character,
+        };
+        // `module.x.name` with the cursor on `name`: the child module's output.
+        if let Some(r) = idx.reference_at(&path, pos)
+            && let Some((member, range)) = &r.member
+            && range.contains(pos)
+            && let Some(src) = idx.find(&r.target).and_then(|m| m.module_source.clone())
+        {
+            let child = self.module(&src);
+            let out = child.find(&format!("output.{member}"))?.clone();
+            return Some((child, out));
+        }
+        let sym = idx.symbol_at(&path, pos)?.clone();
         Some((idx, sym))
     }
 }
