@@ -5,7 +5,7 @@
 //! Files that do not parse are skipped and named in `warnings`; the rest still link.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hcl_edit::Span;
 use hcl_edit::structure::{Block, Body};
@@ -53,15 +53,7 @@ impl SourceIndex {
         if depth > MAX_MODULE_DEPTH {
             return;
         }
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "tf" || e == "tofu"))
-            .collect();
-        files.sort();
-        for file in files {
+        for file in crate::code::hcl::index::config_files(dir) {
             let Ok(text) = std::fs::read_to_string(&file) else {
                 continue;
             };

@@ -94,14 +94,7 @@ pub struct ModuleIndex {
 impl ModuleIndex {
     /// Indexes the `.tf`/`.tofu` files in `dir`; `overlay` supplies unsaved text by path.
     pub fn build(dir: &Path, overlay: &dyn Fn(&Path) -> Option<String>) -> Self {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "tf" || e == "tofu"))
-            .collect();
-        files.sort();
+        let files = config_files(dir);
         let mut idx = ModuleIndex {
             dir: dir.to_path_buf(),
             ..Default::default()
@@ -322,6 +315,19 @@ impl ModuleIndex {
     ) -> impl Iterator<Item = &'a Reference> + 'a {
         self.references.iter().filter(move |r| r.target == address)
     }
+}
+
+/// The `.tf` and `.tofu` files of one module directory, sorted.
+pub fn config_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tf" || e == "tofu"))
+        .collect();
+    files.sort();
+    files
 }
 
 fn lifecycle(block: &Block) -> Lifecycle {
