@@ -136,12 +136,18 @@ pub fn build_app(args: &ServeArgs) -> anyhow::Result<Arc<App>> {
         config.state.clone(),
         config.stacks.clone(),
     );
+    let symbols = crate::code::symbols::Symbols::new(
+        workspace.root(),
+        &config.lsp,
+        config.search.max_file_bytes,
+    );
     let services = Arc::new(Services {
         workspace,
         config,
         redactor,
         state,
         previews: crate::iac::preview::PreviewStore::default(),
+        symbols,
     });
     Ok(Arc::new(App::new(services, Arc::new(audit))))
 }
@@ -149,6 +155,29 @@ pub fn build_app(args: &ServeArgs) -> anyhow::Result<Arc<App>> {
 fn serve(args: ServeArgs) -> anyhow::Result<i32> {
     let app = build_app(&args)?;
     let runtime = runtime()?;
+    let warm = app.services.config.lsp.warm.clone();
+    if !warm.is_empty() {
+        let services = app.services.clone();
+        runtime.spawn(async move { services.symbols.warm(&warm).await });
+    }
+    let services = app.services.clone();
+    let result = serve_on(&runtime, app, &args);
+    // Language servers die with fathom: ask them to exit, then kill their process groups.
+    runtime.block_on(async {
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            services.symbols.shutdown(),
+        )
+        .await;
+    });
+    result
+}
+
+fn serve_on(
+    runtime: &tokio::runtime::Runtime,
+    app: Arc<App>,
+    args: &ServeArgs,
+) -> anyhow::Result<i32> {
     match &args.http {
         None => runtime.block_on(crate::server::stdio::serve(app))?,
         Some(addr) => {

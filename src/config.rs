@@ -54,6 +54,53 @@ pub struct Config {
     /// Stacks declared explicitly (`[[stack]]`), in addition to the discovered ones.
     #[serde(rename = "stack")]
     pub stacks: Vec<StackConfig>,
+    pub lsp: LspConfig,
+}
+
+/// Language servers behind the symbol tools.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LspConfig {
+    /// Time allowed for one request to a language server; past it the server counts as hung
+    /// and is restarted.
+    pub request_timeout_secs: u64,
+    /// How long a query waits for a server still indexing before answering `partial`.
+    pub ready_wait_secs: u64,
+    /// Documents kept open per server (least recently used are closed first).
+    pub max_open_documents: usize,
+    /// Languages whose servers start with `serve` instead of on first use.
+    pub warm: Vec<String>,
+    /// Servers that replace a built-in choice or add a language.
+    #[serde(rename = "server")]
+    pub servers: Vec<LspServerConfig>,
+}
+
+impl Default for LspConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout_secs: 20,
+            ready_wait_secs: 15,
+            max_open_documents: 64,
+            warm: Vec::new(),
+            servers: Vec::new(),
+        }
+    }
+}
+
+/// One `[[lsp.server]]`: the command for a language, e.g. `["fathom", "hcl-ls"]` for HCL.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LspServerConfig {
+    /// A built-in language (typescript, python, rust, go, hcl, yaml) or a new name.
+    pub language: String,
+    /// Program and arguments; `fathom` means this binary.
+    pub command: Vec<String>,
+    /// File extensions it serves (defaults to the built-in language's).
+    #[serde(default)]
+    pub extensions: Vec<String>,
+    /// `languageId` sent in `didOpen` (defaults to the language name).
+    #[serde(default)]
+    pub language_id: Option<String>,
 }
 
 /// Limits for reading stack state.
@@ -402,6 +449,26 @@ impl Config {
         }
         if self.search.timeout_secs == 0 {
             return Err("search.timeout_secs must be at least 1".into());
+        }
+        if self.lsp.request_timeout_secs == 0 {
+            return Err("lsp.request_timeout_secs must be at least 1".into());
+        }
+        if self.lsp.max_open_documents == 0 {
+            return Err("lsp.max_open_documents must be at least 1".into());
+        }
+        for (i, server) in self.lsp.servers.iter().enumerate() {
+            let at = format!("lsp.server[{i}] (`{}`)", server.language);
+            if server.command.first().is_none_or(|c| c.trim().is_empty()) {
+                return Err(format!("{at}: command must name a program"));
+            }
+            if server.extensions.is_empty()
+                && !crate::code::lsp::registry::BUILT_IN.contains(&server.language.as_str())
+            {
+                return Err(format!(
+                    "{at}: `extensions` is required for a language that is not built in ({})",
+                    crate::code::lsp::registry::BUILT_IN.join(", ")
+                ));
+            }
         }
         for scope in &self.http.auth.token_scopes {
             if !crate::toolset::ALL_SCOPES.contains(&scope.as_str()) {

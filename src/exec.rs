@@ -261,6 +261,23 @@ fn signal_group(pid: Option<u32>, signal: Signal) {
     let _ = (pid, signal);
 }
 
+/// Kills a process group at once (SIGKILL); for long-lived children fathom owns, such as
+/// language servers, when they hang or fathom lets them go.
+pub fn kill_group_now(pid: Option<u32>) {
+    #[cfg(unix)]
+    if let Some(pid) = pid
+        && let Ok(pid) = i32::try_from(pid)
+        && pid > 0
+    {
+        // SAFETY: as in `signal_group`: signals the group we created; no memory involved.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
+}
+
 /// Terminates the child's whole process group: SIGTERM, then SIGKILL shortly after.
 fn kill_group(pid: Option<u32>) {
     #[cfg(unix)]

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::terraform::Tf;
-use common::{Client, Scratch, call, connect_with_env, dep, text};
+use common::{Client, Scratch, call, connect_with_env, dep, processes_in, text};
 use serde_json::{Value, json};
 
 const CANARY: &str = "canary-preview-db-password-61d0";
@@ -135,27 +135,6 @@ fn terraform_counts(tf: &Tf) -> (u64, u64, u64) {
         .map(|s| s.parse().expect("number"))
         .collect();
     (nums[0], nums[1], nums[2])
-}
-
-/// Command lines of live processes whose working directory is inside `dir` (terraform and
-/// its provider plugins run in the root directory).
-fn processes_in(dir: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let p = entry.path();
-        let Ok(cwd) = std::fs::read_link(p.join("cwd")) else {
-            continue;
-        };
-        if !cwd.starts_with(dir) {
-            continue;
-        }
-        let cmdline = std::fs::read(p.join("cmdline")).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if !cmdline.trim().is_empty() {
-            out.push(cmdline);
-        }
-    }
-    out
 }
 
 async fn preview(client: &Client, args: Value) -> (String, Value) {

@@ -2,4 +2,6 @@
 //! Knows nothing of MCP.
 
 pub mod hcl;
+pub mod lsp;
 pub mod search;
+pub mod symbols;

@@ -311,7 +311,7 @@ fn fingerprint(p: &SearchParams) -> String {
     hex::encode(&Sha256::digest(key.to_string().as_bytes())[..6])
 }
 
-fn path_error(what: &str, e: PathError) -> ToolError {
+pub(crate) fn path_error(what: &str, e: PathError) -> ToolError {
     let next = match e {
         PathError::Outside(_) => "pass a path relative to the workspace root, without `..`",
         PathError::Missing(_) => "check the path; omit `path` to search the whole workspace",

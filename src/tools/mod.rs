@@ -8,6 +8,7 @@
 pub mod code;
 pub mod preview;
 pub mod state;
+pub mod symbols;
 
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ pub struct Services {
     pub redactor: Redactor,
     pub state: crate::iac::store::StateStore,
     pub previews: crate::iac::preview::PreviewStore,
+    pub symbols: crate::code::symbols::Symbols,
 }
 
 /// Static description of a tool, as published in `tools/list` and `tool-schemas/`.
@@ -114,6 +116,11 @@ pub fn catalogue() -> Vec<ToolSpec> {
         state::history_spec(),
         preview::preview_spec(),
         preview::change_spec(),
+        symbols::where_is_spec(),
+        symbols::references_spec(),
+        symbols::definition_spec(),
+        symbols::outline_spec(),
+        symbols::hover_spec(),
         code::search_spec(),
     ]
 }
@@ -128,6 +135,11 @@ pub async fn dispatch(
 ) -> Result<Reply, ToolError> {
     match name {
         code::SEARCH => code::search(services, parse(name, args)?, ctx).await,
+        symbols::WHERE_IS => symbols::where_is(services, parse(name, args)?, ctx).await,
+        symbols::REFERENCES => symbols::references(services, parse(name, args)?, ctx).await,
+        symbols::DEFINITION => symbols::definition(services, parse(name, args)?, ctx).await,
+        symbols::OUTLINE => symbols::outline(services, parse(name, args)?, ctx).await,
+        symbols::HOVER => symbols::hover(services, parse(name, args)?, ctx).await,
         state::STACKS => state::stacks(services, parse(name, args)?, ctx).await,
         state::RESOURCES => state::resources(services, parse(name, args)?, ctx).await,
         state::RESOURCE => state::resource(services, parse(name, args)?, ctx).await,
@@ -201,6 +213,8 @@ fn schema_of<T: JsonSchema>(output: bool) -> JsonObject {
         _ => Map::new(),
     };
     object.remove("title");
+    // MCP takes 2020-12 as the default dialect; naming it costs every session 60 bytes a schema.
+    object.remove("$schema");
     // The top-level description only restates the type name ("Parameters of `x`").
     object.remove("description");
     let mut value = Value::Object(object);
@@ -213,7 +227,7 @@ fn schema_of<T: JsonSchema>(output: bool) -> JsonObject {
 
 /// Shrinks a generated schema without changing what it accepts: `oneOf` lists of string
 /// constants become `enum`, integer `format` annotations go, and output schemas lose their
-/// descriptions (agents read the text answer; programs only need the shape). Every byte of
+/// descriptions and `minimum: 0` (agents read the text answer; programs only need the shape). Every byte of
 /// `tools/list` is paid for by every session.
 fn compact_schema(v: &mut Value, output: bool) {
     let Value::Object(map) = v else {
@@ -246,6 +260,10 @@ fn compact_schema(v: &mut Value, output: bool) {
     }
     if output {
         map.remove("description");
+        // Counts and positions are never negative; programs reading results need no proof.
+        if map.get("minimum").is_some_and(|m| m == 0) {
+            map.remove("minimum");
+        }
     }
     if map.get("default").is_some_and(Value::is_null) {
         map.remove("default");

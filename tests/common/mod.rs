@@ -249,3 +249,39 @@ pub fn text(result: &rmcp::model::CallToolResult) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// Command lines of live processes whose working directory is inside `dir` (engines and
+/// language servers fathom starts run in the workspace).
+pub fn processes_in(dir: &Path) -> Vec<String> {
+    processes_with_pids_in(dir)
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// Like [`processes_in`], with each process id.
+pub fn processes_with_pids_in(dir: &Path) -> Vec<(i32, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let p = entry.path();
+        let Some(pid) = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.parse().ok())
+        else {
+            continue;
+        };
+        let Ok(cwd) = std::fs::read_link(p.join("cwd")) else {
+            continue;
+        };
+        if !cwd.starts_with(dir) {
+            continue;
+        }
+        let cmdline = std::fs::read(p.join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if !cmdline.trim().is_empty() {
+            out.push((pid, cmdline));
+        }
+    }
+    out
+}
