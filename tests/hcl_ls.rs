@@ -263,6 +263,63 @@ fn symbols_definitions_references_and_hover() {
         .collect();
     assert_eq!(lines, vec![9, 25], "{refs}");
 
+    // A module call's argument `region = …` → the child's `variable "region"`.
+    let arg_line = ROOT
+        .lines()
+        .position(|l| l.trim_start().starts_with("region = var.region"))
+        .unwrap() as u32;
+    let child = ws.join("infra/modules/vpc/main.tf");
+    let def = lsp.request("textDocument/definition", json!({"textDocument": {"uri": uri(&main)}, "position": {"line": arg_line, "character": 3}}));
+    assert!(
+        def["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("modules/vpc/main.tf"),
+        "{def}"
+    );
+    assert_eq!(def["range"]["start"]["line"], json!(0), "{def}");
+    // …and the child's variable and output are referenced from the caller.
+    let refs = lsp.request(
+        "textDocument/references",
+        json!({"textDocument": {"uri": uri(&child)},
+        "position": {"line": 0, "character": 11}, "context": {"includeDeclaration": false}}),
+    );
+    let places: Vec<(String, u64)> = refs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let u = r["uri"].as_str().unwrap();
+            (
+                u.rsplit("infra/").next().unwrap().to_string(),
+                r["range"]["start"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        places,
+        vec![
+            ("modules/vpc/main.tf".to_string(), 4),
+            ("main.tf".to_string(), arg_line as u64)
+        ],
+        "{refs}"
+    );
+    let refs = lsp.request(
+        "textDocument/references",
+        json!({"textDocument": {"uri": uri(&child)},
+        "position": {"line": 7, "character": 9}, "context": {"includeDeclaration": false}}),
+    );
+    let used_at = ROOT
+        .lines()
+        .position(|l| l.contains("module.vpc.vpc_id"))
+        .unwrap() as u64;
+    assert_eq!(refs.as_array().map(Vec::len), Some(1), "{refs}");
+    assert_eq!(refs[0]["range"]["start"]["line"], json!(used_at), "{refs}");
+    assert!(
+        refs[0]["uri"].as_str().unwrap().ends_with("infra/main.tf"),
+        "{refs}"
+    );
+
     // Hover shows the lifecycle.
     let hover = lsp.request(
         "textDocument/hover",

@@ -514,3 +514,180 @@ async fn wait_gone(ws: &Path) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+const HCL_MAIN: &str = r#"variable "region" {
+  default = "eu-west-1"
+}
+
+resource "aws_security_group" "db" {
+  # aws_db_instance.payments in a comment is not a reference
+  name = "payments-${var.region}"
+}
+
+resource "aws_db_instance" "payments" {
+  count                  = 2
+  vpc_security_group_ids = [aws_security_group.db.id]
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
+module "vpc" {
+  source = "./modules/vpc"
+  region = var.region
+}
+"#;
+
+const HCL_OUTPUTS: &str = r#"output "endpoint" {
+  value = "${aws_db_instance.payments[0].endpoint}"
+}
+
+output "ids" {
+  value = aws_db_instance.payments[*].id
+}
+"#;
+
+#[tokio::test]
+async fn hcl_symbols_come_from_fathoms_own_server_when_terraform_ls_is_absent() {
+    let ws = Scratch::new("sym-hcl");
+    ws.write("infra/main.tf", HCL_MAIN)
+        .write("infra/outputs.tf", HCL_OUTPUTS)
+        .write(
+            "infra/modules/vpc/main.tf",
+            "variable \"region\" {}\n\nresource \"aws_vpc\" \"main\" {\n  cidr_block = \"10.0.0.0/16\"\n}\n",
+        );
+    // No terraform-ls or tofu-ls on this PATH: fathom falls back to `fathom hcl-ls`.
+    let client = connect(&ws.path, "/usr/bin:/bin").await;
+
+    let (t, s) = ok(
+        &client,
+        "code_where_is",
+        json!({"symbol": "aws_db_instance.payments"}),
+    )
+    .await;
+    assert_eq!(s["definitions"][0]["path"], "infra/main.tf", "{t}");
+    assert_eq!(s["definitions"][0]["line"], 10, "{t}");
+    assert_eq!(s["definitions"][0]["exact"], true, "{t}");
+
+    let (t, s) = ok(&client, "code_where_is", json!({"symbol": "var.region"})).await;
+    let paths: Vec<&str> = s["definitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["exact"] == true)
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        vec!["infra/main.tf", "infra/modules/vpc/main.tf"],
+        "{t}"
+    );
+
+    let (t, s) = ok(
+        &client,
+        "code_references",
+        json!({"symbol": "aws_db_instance.payments"}),
+    )
+    .await;
+    // The declaration and two uses in outputs.tf; the comment does not count.
+    assert_eq!(s["total"], 3, "{t}");
+    assert!(t.contains("infra/outputs.tf (2)"), "{t}");
+
+    let (t, _) = ok(&client, "code_outline", json!({"path": "infra/main.tf"})).await;
+    assert!(t.contains("10 class aws_db_instance.payments"), "{t}");
+    assert!(t.contains("18 module module.vpc"), "{t}");
+
+    let (t, _) = ok(
+        &client,
+        "code_hover",
+        json!({"path": "infra/outputs.tf", "line": 6, "column": 12}),
+    )
+    .await;
+    assert!(t.contains("prevent_destroy"), "{t}");
+
+    let (t, s) = ok(
+        &client,
+        "code_definition",
+        json!({"path": "infra/outputs.tf", "line": 6, "column": 12}),
+    )
+    .await;
+    assert_eq!(s["definitions"][0]["path"], "infra/main.tf", "{t}");
+    assert_eq!(s["definitions"][0]["line"], 10, "{t}");
+    client.cancel().await.ok();
+    wait_gone(&ws.path).await;
+}
+
+/// The `main.tf` files of the OpenTofu corpus through `code_outline` and `code_where_is`:
+/// every `resource` block is a symbol (independent count: lines opening a resource block).
+#[tokio::test]
+async fn corpus_configurations_through_the_code_tools() {
+    let corpus = std::env::var("FATHOM_CORPUS").unwrap_or_else(|_| {
+        panic!("FATHOM_CORPUS is not set: point it at ../shared/fixtures (scripts/test does)")
+    });
+    let dir = Path::new(&corpus).join("opentofu-show-json");
+    let ws = Scratch::new("sym-hclcorpus");
+    let mut files = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("corpus dir")
+        .flatten()
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with("main.tf") {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        let rel = format!("m{}/main.tf", files.len());
+        ws.write(&rel, &text);
+        files.push((rel, text));
+    }
+    assert!(
+        files.len() >= 10,
+        "only {} corpus configurations",
+        files.len()
+    );
+    let client = connect(&ws.path, "/usr/bin:/bin").await;
+    let (mut expected, mut got) = (0, 0);
+    for (rel, text) in &files {
+        let headers: Vec<(usize, String)> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.trim_start().starts_with("resource \""))
+            .map(|(i, l)| {
+                let parts: Vec<&str> = l.split('"').collect();
+                (i + 1, format!("{}.{}", parts[1], parts[3]))
+            })
+            .collect();
+        expected += headers.len();
+        let (t, s) = ok(&client, "code_outline", json!({"path": rel})).await;
+        got += s["symbols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["kind"] == "class")
+            .count();
+        // Each resource is found by address, at its line.
+        if let Some((line, address)) = headers.first() {
+            let (t2, s2) = ok(
+                &client,
+                "code_where_is",
+                json!({"symbol": address, "path": rel.trim_end_matches("/main.tf")}),
+            )
+            .await;
+            assert_eq!(s2["definitions"][0]["line"], *line as u64, "{t}\n{t2}");
+        }
+    }
+    assert!(
+        expected >= 10,
+        "the corpus should declare resources, found {expected}"
+    );
+    assert_eq!(
+        got,
+        expected,
+        "resource symbols across {} corpus files",
+        files.len()
+    );
+    client.cancel().await.ok();
+    wait_gone(&ws.path).await;
+}

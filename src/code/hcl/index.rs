@@ -68,7 +68,19 @@ pub struct Symbol {
     pub lifecycle: Lifecycle,
     /// For a `module` block with a local `source`: the child module's directory.
     pub module_source: Option<PathBuf>,
+    /// For a `module` block: its arguments (the child's variables), by name and key range.
+    pub module_inputs: Vec<(String, Range)>,
 }
+
+/// Arguments of a `module` block that are Terraform's, not the child module's variables.
+const MODULE_META_ARGS: &[&str] = &[
+    "source",
+    "version",
+    "count",
+    "for_each",
+    "providers",
+    "depends_on",
+];
 
 /// A use of a symbol.
 #[derive(Debug, Clone)]
@@ -157,6 +169,22 @@ impl ModuleIndex {
                     .filter(|src| src.starts_with("./") || src.starts_with("../"))
                     .and_then(|src| file.parent().map(|d| d.join(src)))
                     .and_then(|p| p.canonicalize().ok());
+                let module_inputs: Vec<(String, Range)> = if block.ident.as_str() == "module" {
+                    block
+                        .body
+                        .attributes()
+                        .filter(|a| !MODULE_META_ARGS.contains(&a.key.as_str()))
+                        .filter_map(|a| {
+                            let k = a.key.span()?;
+                            Some((
+                                a.key.as_str().to_string(),
+                                lines.range(start + k.start, start + k.end),
+                            ))
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 let mut push = |address: String, kind: SymbolKind, lifecycle: Lifecycle| {
                     self.symbols.push(Symbol {
                         address,
@@ -166,6 +194,7 @@ impl ModuleIndex {
                         name_range,
                         lifecycle,
                         module_source: module_source.clone(),
+                        module_inputs: module_inputs.clone(),
                     })
                 };
                 match (block.ident.as_str(), names.as_slice()) {
@@ -212,6 +241,7 @@ impl ModuleIndex {
                                 name_range: key_range,
                                 lifecycle: Lifecycle::default(),
                                 module_source: None,
+                                module_inputs: Vec::new(),
                             });
                         }
                     }
@@ -301,6 +331,19 @@ impl ModuleIndex {
                 && (r.range.contains(pos)
                     || r.member.as_ref().is_some_and(|(_, m)| m.contains(pos)))
         })
+    }
+
+    /// The module call argument at `pos` in `file`: the call and the argument's name.
+    pub fn module_input_at(&self, file: &Path, pos: Pos) -> Option<(&Symbol, &str)> {
+        self.symbols
+            .iter()
+            .filter(|s| s.kind == SymbolKind::Module && s.file == file)
+            .find_map(|s| {
+                s.module_inputs
+                    .iter()
+                    .find(|(_, r)| r.contains(pos))
+                    .map(|(n, _)| (s, n.as_str()))
+            })
     }
 
     /// The declaration of an address in this module.

@@ -101,8 +101,56 @@ impl HclServer {
             let out = child.find(&format!("output.{member}"))?.clone();
             return Some((child, out));
         }
+        // An argument of a module call: the child module's `variable`.
+        if let Some((call, name)) = idx.module_input_at(&path, pos)
+            && let Some(src) = call.module_source.clone()
+        {
+            let child = self.module(&src);
+            let var = child.find(&format!("var.{name}"))?.clone();
+            return Some((child, var));
+        }
         let sym = idx.symbol_at(&path, pos)?.clone();
         Some((idx, sym))
+    }
+
+    /// Uses of a child module's `var.x` / `output.x` in the modules that call it: the call's
+    /// argument `x = …`, or `module.name.x`.
+    fn uses_from_callers(&self, child: &ModuleIndex, s: &Symbol) -> Vec<Location> {
+        let (is_var, name) = match s.address.split_once('.') {
+            Some(("var", n)) => (true, n),
+            Some(("output", n)) => (false, n),
+            _ => return Vec::new(),
+        };
+        let mut out = Vec::new();
+        for dir in self.module_dirs() {
+            if dir == child.dir {
+                continue;
+            }
+            let parent = self.module(&dir);
+            for call in parent
+                .symbols
+                .iter()
+                .filter(|c| c.module_source.as_deref() == Some(child.dir.as_path()))
+            {
+                if is_var {
+                    out.extend(
+                        call.module_inputs
+                            .iter()
+                            .filter(|(n, _)| n == name)
+                            .filter_map(|(_, r)| location(&call.file, r)),
+                    );
+                } else {
+                    out.extend(
+                        parent
+                            .references_to(&call.address)
+                            .filter_map(|r| r.member.as_ref().map(|m| (r, m)))
+                            .filter(|(_, (m, _))| m == name)
+                            .filter_map(|(r, (_, range))| location(&r.file, range)),
+                    );
+                }
+            }
+        }
+        out
     }
 }
 
@@ -300,6 +348,7 @@ impl LanguageServer for HclServer {
             .references_to(&s.address)
             .filter_map(|r| location(&r.file, &r.range))
             .collect();
+        out.extend(self.uses_from_callers(&idx, &s));
         if p.context.include_declaration
             && let Some(l) = location(&s.file, &s.name_range)
         {
