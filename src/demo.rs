@@ -21,8 +21,23 @@ pub async fn run(workspace: Option<PathBuf>) -> anyhow::Result<()> {
         "fathom demo: MCP client → `fathom serve --workspace {}`\n",
         workspace.display()
     );
+    // Language servers installed by scripts/setup-test-deps are used when present; otherwise
+    // those on PATH, and a missing one shows the error an agent would see.
+    let local_bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".deps/npm/node_modules/.bin");
+    let path_var = match (local_bin.is_dir(), std::env::var_os("PATH")) {
+        (true, Some(p)) => {
+            let mut dirs = vec![local_bin.clone()];
+            dirs.extend(std::env::split_paths(&p));
+            std::env::join_paths(dirs).ok()
+        }
+        (true, None) => Some(local_bin.clone().into_os_string()),
+        (false, p) => p,
+    };
     let transport = TokioChildProcess::new(tokio::process::Command::new(&exe).configure(|cmd| {
         cmd.arg("serve").arg("--workspace").arg(&workspace);
+        if let Some(p) = &path_var {
+            cmd.env("PATH", p);
+        }
     }))
     .context("cannot start `fathom serve`")?;
     let client = ().serve(transport).await.context("MCP handshake failed")?;
@@ -101,6 +116,31 @@ pub async fn run(workspace: Option<PathBuf>) -> anyhow::Result<()> {
             "Page through every function definition, two at a time",
             "code_search",
             json!({"query": r"\b(function|def)\s+\w+", "limit": 2}),
+        ),
+        (
+            "Where is monthly_total_cents defined? (language servers: symbols, not text)",
+            "code_where_is",
+            json!({"symbol": "monthly_total_cents"}),
+        ),
+        (
+            "Its real references in the TypeScript app (the comment does not count)",
+            "code_references",
+            json!({"symbol": "monthly_total_cents", "path": "app"}),
+        ),
+        (
+            "What is in invoice.ts?",
+            "code_outline",
+            json!({"path": "app/src/invoice.ts"}),
+        ),
+        (
+            "What does monthly_total_cents take and return, in Python?",
+            "code_hover",
+            json!({"path": "jobs/billing_job.py", "line": 18, "column": 20}),
+        ),
+        (
+            "Where is the database declared? (fathom's own HCL server)",
+            "code_where_is",
+            json!({"symbol": "aws_db_instance.payments"}),
         ),
         (
             "An agent tries to read outside the workspace",

@@ -349,19 +349,29 @@ impl Symbols {
                 .await;
         let mut tables = Vec::new();
         let mut first_error = None;
+        let mut missing: BTreeMap<String, (usize, String)> = BTreeMap::new();
         for r in results {
             match r {
                 Ok(t) => tables.push(t),
                 Err(e) => {
-                    completeness.add(match &e {
+                    match &e {
                         LspError::NotInstalled { language, hint } => {
-                            format!("no {language} language server ({hint})")
+                            missing
+                                .entry(language.clone())
+                                .or_insert((0, hint.clone()))
+                                .0 += 1;
                         }
-                        other => other.to_string(),
-                    });
+                        other => completeness.add(other.to_string()),
+                    }
                     first_error.get_or_insert(e);
                 }
             }
+        }
+        for (language, (n, hint)) in missing {
+            completeness.add(format!(
+                "{n} {language} file{} not read: no {language} language server ({hint})",
+                if n == 1 { "" } else { "s" }
+            ));
         }
         match first_error {
             Some(e) if tables.is_empty() => Err(e),
@@ -659,6 +669,8 @@ pub fn parse_symbols(value: &Value, path: &Path, text: &str, enc: Encoding) -> V
                 enc: Encoding,
                 out: &mut Vec<Symbol>,
             ) {
+                let mut items: Vec<&DocumentSymbol> = items.iter().collect();
+                items.sort_by_key(|d| (d.range.start.line, d.range.start.character));
                 for d in items {
                     let sel = d.selection_range.start;
                     out.push(Symbol {
