@@ -1,6 +1,7 @@
 //! `fathom hcl-ls` on a generated tree of 2,000 `.tf` files (100 modules × 20 files): cold
 //! index time (the first workspace/symbol query indexes every module) and warm query latency,
-//! printed in one run. No peer: terraform-ls is not installable here.
+//! printed in one run, then the MCP tool `code_where_is` through `fathom serve` on the same
+//! tree (cold start to first answer, and warm). No peer: terraform-ls is not installable here.
 //!
 //!     cargo build --release && cargo run --release --example bench_hcl [-- FILES RUNS]
 
@@ -9,9 +10,9 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use common::{f2, fail, fathom_bin, print_table, repo, summarize};
+use common::{StdioPeer, f2, fail, fathom_bin, print_table, repo, summarize};
 use serde_json::{Value, json};
 
 fn main() {
@@ -108,6 +109,60 @@ fn main() {
     drop(stdin);
     let _ = child.kill();
     let _ = child.wait();
+
+    // The MCP tool an agent calls: `code_where_is` through `fathom serve`, which starts
+    // `fathom hcl-ls` itself (no terraform-ls on this PATH).
+    let config = root.with_extension("toml");
+    std::fs::write(&config, "[audit]\npath = \"stderr\"\n").unwrap_or_else(|e| fail(e));
+    let t = Instant::now();
+    let mut peer = StdioPeer::spawn(
+        Command::new(fathom_bin())
+            .args(["serve", "--workspace"])
+            .arg(&root)
+            .arg("--config")
+            .arg(&config)
+            .env("PATH", "/usr/bin:/bin"),
+    )
+    .unwrap_or_else(|e| fail(e));
+    peer.initialize(Duration::from_secs(60))
+        .unwrap_or_else(|e| fail(e));
+    let mut next_id = 10u64;
+    let mut where_is = |peer: &mut StdioPeer, symbol: String| -> (f64, usize) {
+        next_id += 1;
+        let t = Instant::now();
+        peer.send(
+            &json!({"jsonrpc": "2.0", "id": next_id, "method": "tools/call",
+                          "params": {"name": "code_where_is", "arguments": {"symbol": symbol}}}),
+        )
+        .unwrap_or_else(|e| fail(e));
+        let (line, v) = peer
+            .response(next_id, Duration::from_secs(120))
+            .unwrap_or_else(|e| fail(e));
+        if v["result"]["isError"] == true {
+            fail(format!("code_where_is failed: {line}"));
+        }
+        let text_len = v["result"]["content"][0]["text"]
+            .as_str()
+            .map_or(0, str::len);
+        (t.elapsed().as_secs_f64() * 1000.0, text_len)
+    };
+    let (_, cold_bytes) = where_is(&mut peer, "aws_instance.r1999_4".into());
+    let mcp_cold_ms = t.elapsed().as_secs_f64() * 1000.0;
+    // Warm: each query names a different resource, so its file is read for the first time.
+    let mut mcp_warm = Vec::new();
+    let mut bytes = 0;
+    for i in 0..runs {
+        let (ms, b) = where_is(&mut peer, format!("aws_instance.r{}_2", (i * 97) % files));
+        mcp_warm.push(ms);
+        bytes = b;
+    }
+    let mut mcp_again = Vec::new();
+    for i in 0..runs {
+        mcp_again.push(where_is(&mut peer, format!("aws_instance.r{}_2", (i * 97) % files)).0);
+    }
+    drop(peer);
+    let mcp_warm = summarize(&mcp_warm);
+    let mcp_again = summarize(&mcp_again);
     println!(
         "\nbench_hcl: {files} .tf files in {} modules, {} resources; {runs} warm runs\n{}",
         files / per_module,
@@ -132,6 +187,21 @@ fn main() {
                 "warm documentSymbol, median".into(),
                 f2(doc.median),
                 format!("p90 {}", f2(doc.p90)),
+            ],
+            vec![
+                "MCP code_where_is cold (spawn fathom serve → first answer)".into(),
+                f2(mcp_cold_ms),
+                format!("answer {cold_bytes} bytes"),
+            ],
+            vec![
+                "MCP code_where_is, new symbol each time, median".into(),
+                f2(mcp_warm.median),
+                format!("p90 {}; answer {bytes} bytes", f2(mcp_warm.p90)),
+            ],
+            vec![
+                "MCP code_where_is, same symbols again (cached), median".into(),
+                f2(mcp_again.median),
+                format!("p90 {}", f2(mcp_again.p90)),
             ],
         ],
     );

@@ -253,6 +253,7 @@ impl Symbols {
         // Whole word first; a substring pass only when nothing matched exactly.
         for whole_word in [true, false] {
             let (files, cut) = self.candidates(word, whole_word, start, stop)?;
+            self.notice(&files).await;
             if cut {
                 completeness.add(format!(
                     "more than {MAX_CANDIDATE_FILES} files mention `{word}`; narrow with `path`"
@@ -281,6 +282,27 @@ impl Symbols {
             completeness,
             files: files_read,
         })
+    }
+
+    /// Tells each running server which of `files` changed on disk since it last saw them.
+    async fn notice(&self, files: &[PathBuf]) {
+        let mut by_language: HashMap<String, Vec<(PathBuf, Option<std::time::SystemTime>)>> =
+            HashMap::new();
+        for f in files {
+            if let Some(spec) = self.spec_for(f) {
+                let mtime = std::fs::metadata(f).and_then(|m| m.modified()).ok();
+                by_language
+                    .entry(spec.language.clone())
+                    .or_default()
+                    .push((f.clone(), mtime));
+            }
+        }
+        for (language, files) in by_language {
+            let server = lock(&self.servers).get(&language).cloned();
+            if let Some(server) = server {
+                server.notice_files(&files).await;
+            }
+        }
     }
 
     /// Files under `start` served by an installed language server that mention `word`.
