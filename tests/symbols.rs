@@ -691,3 +691,44 @@ async fn corpus_configurations_through_the_code_tools() {
     client.cancel().await.ok();
     wait_gone(&ws.path).await;
 }
+
+/// TypeScript 7's own server (`tsc --lsp --stdio`), chosen when typescript-language-server is
+/// absent and `tsc --version` says 7: same answers, import bindings not counted as definitions.
+#[tokio::test]
+async fn typescript_7_tsc_lsp_is_used_when_typescript_language_server_is_absent() {
+    let tsc = dep("ts7/node_modules/.bin/tsc");
+    let path_var = format!("{}:/usr/bin:/bin", tsc.parent().unwrap().display());
+    let ws = ts_project();
+    let client = connect(&ws.path, &path_var).await;
+    let (t, s) = ok(
+        &client,
+        "code_where_is",
+        json!({"symbol": "monthly_total_cents"}),
+    )
+    .await;
+    let exact: Vec<&Value> = s["definitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["exact"] == true)
+        .collect();
+    assert_eq!(exact.len(), 1, "imports are not definitions: {t}");
+    assert_eq!(
+        (exact[0]["path"].as_str(), exact[0]["line"].as_u64()),
+        (Some("src/billing.ts"), Some(2)),
+        "{t}"
+    );
+    let (t, s) = ok_complete(
+        &client,
+        "code_references",
+        json!({"symbol": "monthly_total_cents"}),
+    )
+    .await;
+    assert_eq!(s["total"], TS_REFS, "{t}");
+    assert!(
+        processes_in(&ws.path).iter().any(|c| c.contains("--lsp")),
+        "tsc --lsp is the server"
+    );
+    client.cancel().await.ok();
+    wait_gone(&ws.path).await;
+}

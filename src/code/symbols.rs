@@ -74,6 +74,8 @@ pub struct Symbol {
     pub sel_col: u32,
     /// Nesting depth in the outline.
     pub depth: u32,
+    /// A name bound by an import (some servers list those as variables): not a definition.
+    pub import: bool,
 }
 
 impl Symbol {
@@ -268,6 +270,7 @@ impl Symbols {
                 .iter()
                 .flat_map(|t| t.iter())
                 .filter(|s| kind.is_none_or(|k| s.kind.eq_ignore_ascii_case(k)))
+                .filter(|s| !s.import)
                 .filter_map(|s| match_symbol(s, name).map(|m| (s.clone(), m)))
                 .collect();
             if found.iter().any(|(_, m)| *m == Match::Exact) {
@@ -695,7 +698,9 @@ pub fn parse_symbols(value: &Value, path: &Path, text: &str, enc: Encoding) -> V
                 items.sort_by_key(|d| (d.range.start.line, d.range.start.character));
                 for d in items {
                     let sel = d.selection_range.start;
+                    let line = line_of(text, d.range.start.line).trim_start();
                     out.push(Symbol {
+                        import: is_import(line, kind_name(d.kind)),
                         name: d.name.clone(),
                         kind: kind_name(d.kind),
                         container: container.map(str::to_string),
@@ -728,6 +733,7 @@ pub fn parse_symbols(value: &Value, path: &Path, text: &str, enc: Encoding) -> V
                     .find(&i.name)
                     .map_or(from, |byte| from + rest[..byte].chars().count() as u32);
                 out.push(Symbol {
+                    import: is_import(l.trim_start(), kind_name(i.kind)),
                     name: i.name,
                     kind: kind_name(i.kind),
                     container: i.container_name.filter(|c| !c.is_empty()),
@@ -743,6 +749,18 @@ pub fn parse_symbols(value: &Value, path: &Path, text: &str, enc: Encoding) -> V
         _ => {}
     }
     out
+}
+
+/// Whether a variable-like symbol on `line` is an import binding (`import { a } from`,
+/// `from m import a`, `import a`), which TypeScript 7 and others list as symbols.
+fn is_import(line: &str, kind: &str) -> bool {
+    matches!(
+        kind,
+        "variable" | "constant" | "module" | "class" | "function" | "interface"
+    ) && (line.starts_with("import ")
+        || line.starts_with("from ")
+        || line.starts_with("export {")
+        || line.starts_with("export * "))
 }
 
 fn hover_text(contents: HoverContents) -> String {

@@ -52,12 +52,58 @@ struct BuiltIn {
     install: &'static str,
 }
 
+/// Candidates that are only servers in some versions: `tsc` speaks LSP from TypeScript 7 on
+/// (`tsc --lsp --stdio`); older ones do not, so `tsc --version` must say 7 or later.
+fn acceptable(argv: &[&str], program: &Path) -> bool {
+    if argv.first() != Some(&"tsc") {
+        return true;
+    }
+    let Some(out) = version_output(program) else {
+        return false;
+    };
+    out.split_whitespace()
+        .find_map(|w| w.split('.').next()?.parse::<u32>().ok())
+        .is_some_and(|major| major >= 7)
+}
+
+/// `program --version`, given at most 3 seconds.
+fn version_output(program: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut child = std::process::Command::new(program)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+    let mut out = String::new();
+    child.stdout.take()?.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
 const BUILT_INS: &[BuiltIn] = &[
     BuiltIn {
         language: "typescript",
         extensions: &["ts", "tsx", "mts", "cts", "js", "jsx", "mjs", "cjs"],
-        candidates: &[&["typescript-language-server", "--stdio"]],
-        install: "npm install -g typescript-language-server typescript@5",
+        candidates: &[
+            &["typescript-language-server", "--stdio"],
+            &["tsc", "--lsp", "--stdio"],
+        ],
+        install: "npm install -g typescript-language-server typescript@5 (or typescript@7, whose tsc serves LSP)",
     },
     BuiltIn {
         language: "python",
@@ -137,6 +183,9 @@ pub fn resolve(configured: &[LspServerConfig], path_var: Option<&str>) -> Vec<Se
         let command = b.candidates.iter().find_map(|argv| {
             let (p, args) = argv.split_first()?;
             let program = find_program(p, path_var)?;
+            if !acceptable(argv, &program) {
+                return None;
+            }
             Some((program, args.iter().map(|a| a.to_string()).collect()))
         });
         specs.push(ServerSpec {
