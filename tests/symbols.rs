@@ -732,3 +732,29 @@ async fn typescript_7_tsc_lsp_is_used_when_typescript_language_server_is_absent(
     client.cancel().await.ok();
     wait_gone(&ws.path).await;
 }
+
+#[tokio::test]
+async fn content_modified_is_retried_and_warm_servers_start_with_serve() {
+    let ws = fault_workspace();
+    let config = std::fs::read_to_string(ws.join("fathom.toml")).unwrap();
+    ws.write(
+        "fathom.toml",
+        config.replace("[lsp]\n", "[lsp]\nwarm = [\"fault\"]\n"),
+    )
+    .write("flaky.flt", "def zeta FLAKY\n");
+    let client = connect(&ws.path, &std::env::var("PATH").unwrap_or_default()).await;
+    // Warmed at start: the server runs before any query.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fault_pids(&ws.path).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "lsp.warm did not start the server"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The first documentSymbol answer is ContentModified; the retry gets the symbols.
+    let (t, _) = ok(&client, "code_outline", json!({"path": "flaky.flt"})).await;
+    assert!(t.contains("1 function zeta"), "{t}");
+    client.cancel().await.ok();
+    wait_gone(&ws.path).await;
+}

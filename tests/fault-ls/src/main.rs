@@ -1,4 +1,5 @@
-//! A language server for tests that hangs or crashes on request (see Cargo.toml).
+//! A language server for tests that hangs, crashes or answers ContentModified on cue
+//! (see Cargo.toml).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,6 +11,8 @@ use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 struct Fault {
     _client: Client,
     docs: Mutex<HashMap<String, String>>,
+    /// Documents that already got their one ContentModified answer.
+    flaked: Mutex<std::collections::HashSet<String>>,
 }
 
 impl LanguageServer for Fault {
@@ -53,6 +56,16 @@ impl LanguageServer for Fault {
         if text.contains("CRASH") {
             std::process::exit(3);
         }
+        if text.contains("FLAKY") {
+            let mut flaked = self.flaked.lock().unwrap_or_else(|e| e.into_inner());
+            if flaked.insert(p.text_document.uri.to_string()) {
+                return Err(tower_lsp_server::jsonrpc::Error {
+                    code: tower_lsp_server::jsonrpc::ErrorCode::ServerError(-32801),
+                    message: "content modified".into(),
+                    data: None,
+                });
+            }
+        }
         if text.contains("HANG") {
             // Never answer; keep serving other messages.
             std::future::pending::<()>().await;
@@ -86,6 +99,7 @@ async fn main() {
     let (service, socket) = LspService::new(|client| Fault {
         _client: client,
         docs: Mutex::new(HashMap::new()),
+        flaked: Mutex::new(std::collections::HashSet::new()),
     });
     Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
         .serve(service)
