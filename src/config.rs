@@ -136,6 +136,8 @@ pub struct PreviewConfig {
     pub terraform_program: String,
     /// Program run for OpenTofu roots.
     pub tofu_program: String,
+    /// Program run for Pulumi projects.
+    pub pulumi_program: String,
 }
 
 impl Default for PreviewConfig {
@@ -146,6 +148,7 @@ impl Default for PreviewConfig {
             lock: true,
             terraform_program: "terraform".into(),
             tofu_program: "tofu".into(),
+            pulumi_program: "pulumi".into(),
         }
     }
 }

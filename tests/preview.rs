@@ -593,3 +593,39 @@ async fn pulumi_previews_get_verdicts_and_keep_secrets() {
     }
     client.cancel().await.ok();
 }
+
+/// A Pulumi stack previews through `pulumi preview --json --diff`; when that CLI is missing the
+/// error names the program and the setting (no registry here carries the Pulumi CLI, so the
+/// live run itself cannot be exercised in CI).
+#[tokio::test]
+async fn pulumi_stack_without_its_cli_gets_a_clear_error() {
+    let ws = Scratch::new("pv-pulumi-cli");
+    ws.write("app/Pulumi.yaml", "name: shop\nruntime: nodejs\n")
+        .write("app/Pulumi.dev.yaml", "config: {}\n")
+        .write(
+            "fathom.toml",
+            "[preview]\npulumi_program = \"fathom-no-such-pulumi\"\n",
+        );
+    let client = connect_with_env(&ws.path, &[]).await;
+    let (t, s) = {
+        let r = call(&client, "stacks", json!({})).await;
+        (text(&r), r.structured_content.unwrap_or_default())
+    };
+    let id = s["stacks"]
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find_map(|x| x["id"].as_str().filter(|i| i.ends_with("/dev")))
+        })
+        .unwrap_or_else(|| panic!("no Pulumi stack discovered: {t}"))
+        .to_string();
+    let r = call(&client, "preview", json!({"stack": id})).await;
+    let t = text(&r);
+    assert_eq!(r.is_error, Some(true), "{t}");
+    assert!(
+        t.contains("`fathom-no-such-pulumi` is not installed"),
+        "{t}"
+    );
+    assert!(t.contains("pulumi_program"), "{t}");
+    client.cancel().await.ok();
+}

@@ -159,6 +159,209 @@ pub async fn terraform_plan(
     shown
 }
 
+/// How to run `pulumi preview`.
+#[derive(Debug, Clone)]
+pub struct PulumiRun<'a> {
+    pub program: &'a str,
+    /// Project directory (holds `Pulumi.yaml`).
+    pub dir: &'a Path,
+    /// Stack name (`--stack`); the project's selected stack when `None`.
+    pub stack: Option<&'a str>,
+    /// Where Pulumi writes its engine event log (inside the workspace's `.fathom/`).
+    pub event_log: PathBuf,
+    /// Resource URNs (`--target`).
+    pub targets: &'a [String],
+    pub refresh: bool,
+    pub timeout: Duration,
+    pub interrupt_grace: Duration,
+}
+
+impl PulumiRun<'_> {
+    /// The command line: JSON output with diffs, no prompts, events to `event_log`.
+    pub fn argv(&self) -> Vec<String> {
+        let mut argv = vec![
+            self.program.to_string(),
+            "preview".into(),
+            "--json".into(),
+            "--diff".into(),
+            "--non-interactive".into(),
+            "--color=never".into(),
+            "--event-log".into(),
+            self.event_log.display().to_string(),
+        ];
+        if let Some(s) = self.stack {
+            argv.push("--stack".into());
+            argv.push(s.to_string());
+        }
+        for t in self.targets {
+            argv.push("--target".into());
+            argv.push(t.clone());
+        }
+        if self.refresh {
+            argv.push("--refresh".into());
+        }
+        argv
+    }
+}
+
+/// Runs `pulumi preview --json --diff` and returns the preview document (or, when stdout is
+/// not one, the event log, which the parser reads as well). Progress comes from the engine
+/// event log, read as Pulumi writes it.
+pub async fn pulumi_preview(
+    run: &PulumiRun<'_>,
+    cancel: &CancellationToken,
+    progress: &(dyn Fn(String) + Send + Sync),
+) -> Result<Vec<u8>, PreviewError> {
+    if let Some(parent) = run.event_log.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| PreviewError::Other(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    remove(&run.event_log);
+    let argv = run.argv();
+    let env = vec![
+        ("PULUMI_SKIP_UPDATE_CHECK".to_string(), "true".to_string()),
+        ("PULUMI_SKIP_CONFIRMATIONS".to_string(), "false".to_string()),
+    ];
+    let spec = exec::Spec {
+        argv: &argv,
+        cwd: run.dir,
+        env: &env,
+        timeout: run.timeout,
+        max_output: 256 * 1024 * 1024,
+        interrupt_grace: Some(run.interrupt_grace),
+    };
+    let done = CancellationToken::new();
+    let tail = tail_events(&run.event_log, &done, progress);
+    let (out, ()) = tokio::join!(
+        async {
+            let r = exec::run(&spec, cancel).await;
+            done.cancel();
+            r
+        },
+        tail
+    );
+    let out = out?;
+    let command = format!("{} preview", run.program);
+    if out.cancelled {
+        remove(&run.event_log);
+        return Err(PreviewError::Cancelled);
+    }
+    if out.timed_out {
+        remove(&run.event_log);
+        return Err(PreviewError::TimedOut {
+            command,
+            secs: run.timeout.as_secs(),
+        });
+    }
+    if !out.success() {
+        remove(&run.event_log);
+        let mut diagnostics = pulumi_errors(&out.stdout);
+        if diagnostics.is_empty() {
+            diagnostics.extend(
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .take(6)
+                    .map(|l| crate::render::clip(l, 300)),
+            );
+        }
+        return Err(PreviewError::Failed {
+            command,
+            diagnostics,
+        });
+    }
+    let doc = if super::pulumi_preview::is_pulumi_preview(&out.stdout) {
+        out.stdout
+    } else {
+        std::fs::read(&run.event_log).map_err(|e| {
+            PreviewError::Other(format!(
+                "`{command}` printed no preview document and its event log is unreadable: {e}"
+            ))
+        })?
+    };
+    remove(&run.event_log);
+    Ok(doc)
+}
+
+/// Reads the event log as it grows, reporting each planned step, until `done`.
+async fn tail_events(
+    path: &Path,
+    done: &CancellationToken,
+    progress: &(dyn Fn(String) + Send + Sync),
+) {
+    let mut offset = 0usize;
+    let mut steps = 0usize;
+    loop {
+        let finished = done.is_cancelled();
+        if let Ok(bytes) = std::fs::read(path)
+            && bytes.len() > offset
+        {
+            let end = bytes[offset..]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(offset, |i| offset + i + 1);
+            for line in bytes[offset..end].split(|b| *b == b'\n') {
+                if let Some(m) = event_progress(line, &mut steps) {
+                    progress(m);
+                }
+            }
+            offset = end;
+        }
+        if finished {
+            return;
+        }
+        tokio::select! {
+            _ = done.cancelled() => {}
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
+    }
+}
+
+/// A progress line for one engine event: planned steps and the summary.
+pub fn event_progress(line: &[u8], steps: &mut usize) -> Option<String> {
+    let v: Value = serde_json::from_slice(line).ok()?;
+    if let Some(m) = v.pointer("/resourcePreEvent/metadata") {
+        let op = m.get("op").and_then(Value::as_str).unwrap_or("?");
+        if op == "same" {
+            return None;
+        }
+        *steps += 1;
+        let urn = m.get("urn").and_then(Value::as_str).unwrap_or("?");
+        let name = urn.rsplit("::").next().unwrap_or(urn);
+        return Some(format!("{steps} planned: {op} {name}"));
+    }
+    if let Some(s) = v.get("summaryEvent") {
+        let changes = s
+            .get("resourceChanges")
+            .map(Value::to_string)
+            .unwrap_or_default();
+        return Some(format!("preview finished: {changes}"));
+    }
+    if let Some(d) = v.get("diagnosticEvent")
+        && d.get("severity").and_then(Value::as_str) == Some("error")
+    {
+        let m = d.get("message").and_then(Value::as_str).unwrap_or("");
+        return Some(format!("error: {}", crate::render::clip(m, 200)));
+    }
+    None
+}
+
+/// Error diagnostics from a failed `pulumi preview --json` document.
+fn pulumi_errors(stdout: &[u8]) -> Vec<String> {
+    let Ok(v) = serde_json::from_slice::<Value>(stdout) else {
+        return Vec::new();
+    };
+    v.get("diagnostics")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|d| d.get("severity").and_then(Value::as_str) == Some("error"))
+        .filter_map(|d| d.get("message").and_then(Value::as_str))
+        .map(|m| crate::render::clip(m.trim(), 300))
+        .take(6)
+        .collect()
+}
+
 /// `show -json <plan file>` in `dir`.
 pub async fn show_plan(
     program: &str,
@@ -325,5 +528,58 @@ impl PreviewStore {
             .lock()
             .map(|i| i.iter().rev().map(|p| p.id.clone()).collect())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pulumi_argv_is_read_only_and_progress_names_planned_steps() {
+        let targets = vec!["urn:pulumi:dev::shop::aws:s3/bucket:Bucket::logs".to_string()];
+        let run = PulumiRun {
+            program: "pulumi",
+            dir: Path::new("/ws/app"),
+            stack: Some("dev"),
+            event_log: PathBuf::from("/ws/.fathom/plans/p1.events.json"),
+            targets: &targets,
+            refresh: false,
+            timeout: Duration::from_secs(5),
+            interrupt_grace: Duration::from_secs(1),
+        };
+        let argv = run.argv();
+        assert_eq!(
+            &argv[..5],
+            ["pulumi", "preview", "--json", "--diff", "--non-interactive"]
+        );
+        assert!(argv.windows(2).any(|w| w == ["--stack", "dev"]));
+        assert!(
+            argv.windows(2)
+                .any(|w| w[0] == "--target" && w[1] == targets[0])
+        );
+        assert!(
+            !argv
+                .iter()
+                .any(|a| a == "up" || a == "--yes" || a == "--refresh")
+        );
+        let mut steps = 0;
+        let same =
+            br#"{"resourcePreEvent":{"metadata":{"op":"same","urn":"urn:pulumi:dev::shop::t::a"}}}"#;
+        assert_eq!(event_progress(same, &mut steps), None);
+        let replace = br#"{"resourcePreEvent":{"metadata":{"op":"replace","urn":"urn:pulumi:dev::shop::aws:dynamodb/table:Table::ledger"}}}"#;
+        assert_eq!(
+            event_progress(replace, &mut steps).as_deref(),
+            Some("1 planned: replace ledger")
+        );
+        let summary = br#"{"summaryEvent":{"resourceChanges":{"replace":1,"same":1}}}"#;
+        assert!(
+            event_progress(summary, &mut steps)
+                .unwrap()
+                .starts_with("preview finished")
+        );
+        let failed =
+            br#"{"diagnostics":[{"message":"error: no stack named 'dev'\n","severity":"error"}]}"#;
+        assert_eq!(pulumi_errors(failed), vec!["error: no stack named 'dev'"]);
     }
 }

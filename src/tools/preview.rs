@@ -26,10 +26,10 @@ pub struct PreviewParams {
     /// Stack id from `stacks` (needed to run a plan or read a binary plan file).
     #[serde(default)]
     pub stack: Option<String>,
-    /// Only these resource addresses (terraform -target).
+    /// Only these resources: Terraform addresses (-target) or Pulumi URNs (--target).
     #[serde(default)]
     pub targets: Vec<String>,
-    /// Refresh state from the cloud first (default true).
+    /// Refresh state from the cloud first (default: true for Terraform, false for Pulumi).
     #[serde(default)]
     pub refresh: Option<bool>,
     /// A saved plan in the workspace: `show -json` output, or a binary plan (read via the CLI).
@@ -160,18 +160,30 @@ fn program_for<'a>(services: &'a Services, stack: &StackRef) -> Result<&'a str, 
     match stack.cli {
         "terraform" => Ok(cfg.terraform_program.as_str()),
         "tofu" => Ok(cfg.tofu_program.as_str()),
+        "pulumi" => Ok(cfg.pulumi_program.as_str()),
         other => Err(ToolError::new(
             format!("{PREVIEW} `{}`", stack.id),
-            format!("running a `{other}` preview is not supported yet"),
-            "save `pulumi preview --json` output in the workspace and pass it as plan_file",
+            format!("running a `{other}` preview is not supported"),
+            "save the engine's preview JSON in the workspace and pass it as plan_file",
         )),
     }
+}
+
+/// The Pulumi stack name of a stack: `project/stack` ids end with it; configured stacks
+/// carry it in their `--stack` argument.
+fn pulumi_stack_name(stack: &StackRef) -> Option<String> {
+    if let crate::iac::discovery::StateSource::Cli { argv, .. } = &stack.source
+        && let Some(i) = argv.iter().position(|a| a == "--stack")
+    {
+        return argv.get(i + 1).cloned();
+    }
+    stack.id.rsplit_once('/').map(|(_, s)| s.to_string())
 }
 
 fn preview_error(stack: &str, e: PreviewError) -> ToolError {
     let next = match &e {
         PreviewError::Exec(crate::exec::ExecError::NotFound { .. }) => {
-            "install the CLI or set preview.terraform_program / preview.tofu_program in fathom.toml"
+            "install the CLI or set preview.terraform_program / tofu_program / pulumi_program in fathom.toml"
         }
         PreviewError::Failed { diagnostics, .. }
             if diagnostics
@@ -240,8 +252,8 @@ pub async fn run(
                 )
             })?;
             let cli = match &stack {
-                Some(s) => Some((program_for(services, s)?, s.dir.as_path())),
-                None => None,
+                Some(s) if s.cli != "pulumi" => Some((program_for(services, s)?, s.dir.as_path())),
+                _ => None,
             };
             let plan = preview::load_plan_file(&path, f, cli, timeout, &ctx.cancel)
                 .await
@@ -258,41 +270,77 @@ pub async fn run(
             };
             let program = program_for(services, s)?;
             let id = services.previews.next_id();
-            let run = PlanRun {
-                program,
-                dir: &s.dir,
-                plan_file: services
-                    .workspace
-                    .root()
-                    .join(".fathom/plans")
-                    .join(format!("{id}.tfplan")),
-                targets: &p.targets,
-                refresh: p.refresh.unwrap_or(true),
-                lock: cfg.lock,
-                timeout,
-                interrupt_grace: Duration::from_secs(cfg.interrupt_grace_secs),
-            };
-            let progress = ctx.progress.clone();
-            let mut on_progress = move |m: String| {
-                if let Some(pr) = &progress {
-                    pr(m);
-                }
-            };
-            let json = preview::terraform_plan(&run, &ctx.cancel, &mut on_progress)
-                .await
-                .map_err(|e| preview_error(&s.id, e))?;
-            let plan = crate::iac::plan::parse_plan(&json, &format!("{program} show -json"))
-                .map_err(|e| preview_error(&s.id, e.into()))?;
-            let name = std::path::Path::new(program)
-                .file_name()
-                .map_or_else(|| program.to_string(), |n| n.to_string_lossy().into_owned());
-            (
-                plan,
-                format!(
-                    "{name} plan{}",
-                    if run.refresh { "" } else { " -refresh=false" }
-                ),
-            )
+            if s.cli == "pulumi" {
+                let stack_name = pulumi_stack_name(s);
+                let run = preview::PulumiRun {
+                    program,
+                    dir: &s.dir,
+                    stack: stack_name.as_deref(),
+                    event_log: services
+                        .workspace
+                        .root()
+                        .join(".fathom/plans")
+                        .join(format!("{id}.events.json")),
+                    targets: &p.targets,
+                    refresh: p.refresh.unwrap_or(false),
+                    timeout,
+                    interrupt_grace: Duration::from_secs(cfg.interrupt_grace_secs),
+                };
+                let progress = ctx.progress.clone();
+                let on_progress = move |m: String| {
+                    if let Some(pr) = &progress {
+                        pr(m);
+                    }
+                };
+                let doc = preview::pulumi_preview(&run, &ctx.cancel, &on_progress)
+                    .await
+                    .map_err(|e| preview_error(&s.id, e))?;
+                let plan = crate::iac::pulumi_preview::parse(&doc, "pulumi preview --json")
+                    .map_err(|e| preview_error(&s.id, e.into()))?;
+                (
+                    plan,
+                    format!(
+                        "pulumi preview{}",
+                        if run.refresh { " --refresh" } else { "" }
+                    ),
+                )
+            } else {
+                let run = PlanRun {
+                    program,
+                    dir: &s.dir,
+                    plan_file: services
+                        .workspace
+                        .root()
+                        .join(".fathom/plans")
+                        .join(format!("{id}.tfplan")),
+                    targets: &p.targets,
+                    refresh: p.refresh.unwrap_or(true),
+                    lock: cfg.lock,
+                    timeout,
+                    interrupt_grace: Duration::from_secs(cfg.interrupt_grace_secs),
+                };
+                let progress = ctx.progress.clone();
+                let mut on_progress = move |m: String| {
+                    if let Some(pr) = &progress {
+                        pr(m);
+                    }
+                };
+                let json = preview::terraform_plan(&run, &ctx.cancel, &mut on_progress)
+                    .await
+                    .map_err(|e| preview_error(&s.id, e))?;
+                let plan = crate::iac::plan::parse_plan(&json, &format!("{program} show -json"))
+                    .map_err(|e| preview_error(&s.id, e.into()))?;
+                let name = std::path::Path::new(program)
+                    .file_name()
+                    .map_or_else(|| program.to_string(), |n| n.to_string_lossy().into_owned());
+                (
+                    plan,
+                    format!(
+                        "{name} plan{}",
+                        if run.refresh { "" } else { " -refresh=false" }
+                    ),
+                )
+            }
         }
     };
     let rules = risk::Rules::new(
