@@ -183,7 +183,9 @@ fn main() {
         refs_s["total"],
         raw.refs_count
     );
-    println!("Serena (PyPI serena-agent) is not run: see the README's benchmark notes.");
+    println!(
+        "peer: the same queries through Serena: ../serena-venv/bin/python examples/bench_symbols_serena.py {runs}"
+    );
 }
 
 fn percentile95(v: &[f64]) -> f64 {

@@ -5,8 +5,8 @@
 #
 # Install Serena outside the project (PyPI only; nothing else is downloaded):
 #
-#     python3 -m venv /work/serena-venv
-#     /work/serena-venv/bin/pip install serena-agent pyright==1.1.403
+#     python3 -m venv ../serena-venv
+#     ../serena-venv/bin/pip install serena-agent pyright==1.1.403
 #
 # `pyright==1.1.403` is the version Serena pins for Python. Serena would normally start it
 # with `uvx -p 3.13 --from pyright==1.1.403 pyright-langserver`, which makes uv fetch a
@@ -17,7 +17,7 @@
 # Run from the repository root (after `cargo run --release --example bench_symbols` has
 # made the copy of moto):
 #
-#     /work/serena-venv/bin/python examples/bench_symbols_serena.py [RUNS]
+#     ../serena-venv/bin/python examples/bench_symbols_serena.py [RUNS]
 #
 # What it measures, for four requests, each in a fresh language server (cold) and then
 # RUNS times more on the same server (warm, default 20):

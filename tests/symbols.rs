@@ -48,6 +48,23 @@ async fn ok_complete(client: &Client, tool: &str, args: Value) -> (String, Value
     }
 }
 
+/// The single exact definition `code_where_is` reports for `symbol`: (path, line, answer).
+async fn the_definition(client: &Client, symbol: &str) -> (String, u64, String) {
+    let (t, s) = ok(client, "code_where_is", json!({ "symbol": symbol })).await;
+    let exact: Vec<&Value> = s["definitions"]
+        .as_array()
+        .expect("definitions")
+        .iter()
+        .filter(|d| d["exact"] == true)
+        .collect();
+    assert_eq!(exact.len(), 1, "one definition of {symbol}: {t}");
+    (
+        exact[0]["path"].as_str().unwrap_or_default().to_string(),
+        exact[0]["line"].as_u64().unwrap_or_default(),
+        t,
+    )
+}
+
 /// 1-based character column of `needle` in line `line` (1-based) of `text`.
 fn col_of(text: &str, line: usize, needle: &str) -> u64 {
     let l = text.lines().nth(line - 1).expect("line");
@@ -292,24 +309,8 @@ async fn python_where_is_and_references_with_pyright() {
         .write("pyrightconfig.json", "{}");
     let client = connect(&ws.path, &path_var).await;
 
-    let (t, s) = ok(
-        &client,
-        "code_where_is",
-        json!({"symbol": "monthly_total_cents"}),
-    )
-    .await;
-    let exact: Vec<&Value> = s["definitions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["exact"] == true)
-        .collect();
-    assert_eq!(exact.len(), 1, "{t}");
-    assert_eq!(
-        (exact[0]["path"].as_str(), exact[0]["line"].as_u64()),
-        (Some("billing.py"), Some(2)),
-        "{t}"
-    );
+    let (path, line, t) = the_definition(&client, "monthly_total_cents").await;
+    assert_eq!((path.as_str(), line), ("billing.py", 2), "{t}");
 
     let (t, s) = ok(&client, "code_where_is", json!({"symbol": "Invoice.total"})).await;
     assert!(t.contains("billing.py:7 method Invoice.total"), "{t}");
@@ -700,24 +701,9 @@ async fn typescript_7_tsc_lsp_is_used_when_typescript_language_server_is_absent(
     let path_var = format!("{}:/usr/bin:/bin", tsc.parent().unwrap().display());
     let ws = ts_project();
     let client = connect(&ws.path, &path_var).await;
-    let (t, s) = ok(
-        &client,
-        "code_where_is",
-        json!({"symbol": "monthly_total_cents"}),
-    )
-    .await;
-    let exact: Vec<&Value> = s["definitions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["exact"] == true)
-        .collect();
-    assert_eq!(exact.len(), 1, "imports are not definitions: {t}");
-    assert_eq!(
-        (exact[0]["path"].as_str(), exact[0]["line"].as_u64()),
-        (Some("src/billing.ts"), Some(2)),
-        "{t}"
-    );
+    // Imports (listed as symbols by TypeScript 7) are not definitions.
+    let (path, line, t) = the_definition(&client, "monthly_total_cents").await;
+    assert_eq!((path.as_str(), line), ("src/billing.ts", 2), "{t}");
     let (t, s) = ok_complete(
         &client,
         "code_references",

@@ -126,34 +126,7 @@ pub async fn terraform_plan(
             return Err(e.into());
         }
     };
-    if out.cancelled {
-        remove(&run.plan_file);
-        return Err(PreviewError::Cancelled);
-    }
-    if out.timed_out {
-        remove(&run.plan_file);
-        return Err(PreviewError::TimedOut {
-            command,
-            secs: run.timeout.as_secs(),
-        });
-    }
-    if !out.success() {
-        remove(&run.plan_file);
-        if diagnostics.is_empty() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            diagnostics.extend(
-                stderr
-                    .lines()
-                    .filter(|l| !l.trim().is_empty())
-                    .take(6)
-                    .map(|l| crate::render::clip(l, 300)),
-            );
-        }
-        return Err(PreviewError::Failed {
-            command,
-            diagnostics,
-        });
-    }
+    finished(&out, command, run.timeout, &run.plan_file, diagnostics)?;
     let shown = show_plan(run.program, run.dir, &run.plan_file, run.timeout, cancel).await;
     remove(&run.plan_file);
     shown
@@ -242,34 +215,14 @@ pub async fn pulumi_preview(
     );
     let out = out?;
     let command = format!("{} preview", run.program);
-    if out.cancelled {
-        remove(&run.event_log);
-        return Err(PreviewError::Cancelled);
-    }
-    if out.timed_out {
-        remove(&run.event_log);
-        return Err(PreviewError::TimedOut {
-            command,
-            secs: run.timeout.as_secs(),
-        });
-    }
-    if !out.success() {
-        remove(&run.event_log);
-        let mut diagnostics = pulumi_errors(&out.stdout);
-        if diagnostics.is_empty() {
-            diagnostics.extend(
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .filter(|l| !l.trim().is_empty())
-                    .take(6)
-                    .map(|l| crate::render::clip(l, 300)),
-            );
-        }
-        return Err(PreviewError::Failed {
-            command,
-            diagnostics,
-        });
-    }
+    let diagnostics = pulumi_errors(&out.stdout);
+    finished(
+        &out,
+        command.clone(),
+        run.timeout,
+        &run.event_log,
+        diagnostics,
+    )?;
     let doc = if super::pulumi_preview::is_pulumi_preview(&out.stdout) {
         out.stdout
     } else {
@@ -281,6 +234,44 @@ pub async fn pulumi_preview(
     };
     remove(&run.event_log);
     Ok(doc)
+}
+
+/// Turns a finished engine run into the error an agent can act on, if it failed: cancelled,
+/// timed out, or a non-zero exit with `diagnostics` (or else the first stderr lines). `file`
+/// (a plan or an event log; both can hold secrets) is removed on every failure.
+fn finished(
+    out: &exec::Output,
+    command: String,
+    timeout: Duration,
+    file: &Path,
+    mut diagnostics: Vec<String>,
+) -> Result<(), PreviewError> {
+    if out.success() && !out.cancelled && !out.timed_out {
+        return Ok(());
+    }
+    remove(file);
+    if out.cancelled {
+        return Err(PreviewError::Cancelled);
+    }
+    if out.timed_out {
+        return Err(PreviewError::TimedOut {
+            command,
+            secs: timeout.as_secs(),
+        });
+    }
+    if diagnostics.is_empty() {
+        diagnostics.extend(
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .take(6)
+                .map(|l| crate::render::clip(l, 300)),
+        );
+    }
+    Err(PreviewError::Failed {
+        command,
+        diagnostics,
+    })
 }
 
 /// Reads the event log as it grows, reporting each planned step, until `done`.
