@@ -744,3 +744,76 @@ async fn content_modified_is_retried_and_warm_servers_start_with_serve() {
     client.cancel().await.ok();
     wait_gone(&ws.path).await;
 }
+
+const RS_BILLING: &str = "\
+/// monthly_total_cents in a doc comment does not count.
+pub fn monthly_total_cents(items: &[u64]) -> u64 {
+    items.iter().sum()
+}
+";
+
+const RS_LIB: &str = "\
+pub mod billing;
+
+pub fn report() -> String {
+    let label = \"monthly_total_cents\";
+    format!(\"{label}: {}\", billing::monthly_total_cents(&[1, 2]))
+}
+
+pub fn naïve() -> u64 { let s = \"😀\"; s.len() as u64 + billing::monthly_total_cents(&[3]) }
+";
+
+/// rust-analyzer reports `experimental/serverStatus`; answers wait until it is quiescent.
+#[tokio::test]
+async fn rust_analyzer_where_is_and_references_once_quiescent() {
+    let ra = which("rust-analyzer");
+    let ws = Scratch::new("sym-rs");
+    ws.write(
+        "Cargo.toml",
+        "[package]\nname = \"billing\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .write("src/lib.rs", RS_LIB)
+    .write("src/billing.rs", RS_BILLING);
+    let path_var = format!(
+        "{}:{}",
+        ra.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let client = connect(&ws.path, &path_var).await;
+    let (path, line, t) = the_definition(&client, "monthly_total_cents").await;
+    assert_eq!((path.as_str(), line), ("src/billing.rs", 2), "{t}");
+    let (t, s) = ok_complete(
+        &client,
+        "code_references",
+        json!({"symbol": "monthly_total_cents"}),
+    )
+    .await;
+    assert_eq!(s["total"], 3, "declaration and two calls: {t}");
+    let lib = s["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "src/lib.rs")
+        .expect("src/lib.rs");
+    let on_8 = lib["refs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["line"] == 8)
+        .expect("line 8");
+    assert_eq!(
+        on_8["column"],
+        col_of(RS_LIB, 8, "monthly_total_cents"),
+        "{t}"
+    );
+    client.cancel().await.ok();
+    wait_gone(&ws.path).await;
+}
+
+/// A program on `PATH`; fails with the setup command when it is missing.
+fn which(program: &str) -> std::path::PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{program} is not on PATH; run `{}` first", common::SETUP))
+}
