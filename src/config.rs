@@ -55,6 +55,120 @@ pub struct Config {
     #[serde(rename = "stack")]
     pub stacks: Vec<StackConfig>,
     pub lsp: LspConfig,
+    /// Named, scoped cloud CLI integrations (`[[integration]]`); none by default.
+    #[serde(rename = "integration")]
+    pub integrations: Vec<IntegrationConfig>,
+    /// How human approvals of writes work.
+    pub approvals: ApprovalsConfig,
+}
+
+/// Whether an integration may ever write.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Reads only; every write is refused.
+    #[default]
+    Read,
+    /// Reads run; each write runs only after a human approves that exact command.
+    Write,
+}
+
+/// Where one credential variable handed to the CLI comes from. Exactly one source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialSource {
+    /// Name of a variable in fathom's own environment.
+    pub env: Option<String>,
+    /// A file whose contents (trailing newline trimmed) are the value.
+    pub file: Option<PathBuf>,
+}
+
+/// One `[[integration]]`: a CLI with its scope pinned (account, region, project, context…).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationConfig {
+    /// Name agents pass to `cloud_run`, e.g. `staging-aws`.
+    pub name: String,
+    pub cli: crate::cloud::classify::CliKind,
+    #[serde(default)]
+    pub access: Access,
+    /// Program to run (default: the CLI's name on `PATH`).
+    #[serde(default)]
+    pub program: Option<String>,
+    /// aws: profile, region, endpoint (`--endpoint-url`).
+    #[serde(default)]
+    pub profile: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// gcloud: project and account.
+    #[serde(default)]
+    pub project: Option<String>,
+    #[serde(default)]
+    pub account: Option<String>,
+    /// az: subscription.
+    #[serde(default)]
+    pub subscription: Option<String>,
+    /// kubectl: kubeconfig file, context and namespace.
+    #[serde(default)]
+    pub kubeconfig: Option<PathBuf>,
+    #[serde(default)]
+    pub context: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Command-word patterns allowed (`ec2 describe-*`); empty allows every command.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Command-word patterns refused; deny wins over allow.
+    #[serde(default)]
+    pub deny: Vec<String>,
+    /// Secret-revealing reads permitted (each still needs a human's approval).
+    #[serde(default)]
+    pub secret_reads: Vec<String>,
+    /// Scope flags the agent may pass after all, e.g. `["--region"]`.
+    #[serde(default)]
+    pub allow_flags: Vec<String>,
+    /// Variables passed through from fathom's environment besides the basic ones.
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Variables handed only to the child, e.g. `AWS_SECRET_ACCESS_KEY = { env = "STAGING_KEY" }`.
+    #[serde(default)]
+    pub credentials: std::collections::BTreeMap<String, CredentialSource>,
+    #[serde(default = "default_cloud_timeout")]
+    pub timeout_secs: u64,
+    /// Bytes kept from each of stdout and stderr.
+    #[serde(default = "default_cloud_max_output")]
+    pub max_output_bytes: usize,
+}
+
+fn default_cloud_timeout() -> u64 {
+    60
+}
+
+fn default_cloud_max_output() -> usize {
+    1024 * 1024
+}
+
+/// Human approvals of writes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApprovalsConfig {
+    /// How long a requested approval stays valid.
+    pub ttl_secs: u64,
+    /// Folder of approval records, relative to the workspace.
+    pub dir: PathBuf,
+}
+
+impl Default for ApprovalsConfig {
+    fn default() -> Self {
+        Self {
+            ttl_secs: 600,
+            dir: PathBuf::from(".fathom/approvals"),
+        }
+    }
 }
 
 /// Language servers behind the symbol tools.
@@ -380,6 +494,61 @@ impl Default for SearchConfig {
     }
 }
 
+/// Checks one integration: a usable name, pins that belong to its CLI, one source per
+/// credential, sane limits.
+fn validate_integration(i: &IntegrationConfig) -> Result<(), String> {
+    use crate::cloud::classify::CliKind;
+    if i.name.is_empty()
+        || !i
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err("name must be letters, digits, `-` or `_`".into());
+    }
+    let pins: [(&str, bool, CliKind); 9] = [
+        ("profile", i.profile.is_some(), CliKind::Aws),
+        ("region", i.region.is_some(), CliKind::Aws),
+        ("endpoint", i.endpoint.is_some(), CliKind::Aws),
+        ("project", i.project.is_some(), CliKind::Gcloud),
+        ("account", i.account.is_some(), CliKind::Gcloud),
+        ("subscription", i.subscription.is_some(), CliKind::Az),
+        ("kubeconfig", i.kubeconfig.is_some(), CliKind::Kubectl),
+        ("context", i.context.is_some(), CliKind::Kubectl),
+        ("namespace", i.namespace.is_some(), CliKind::Kubectl),
+    ];
+    for (key, set, cli) in pins {
+        if set && cli != i.cli {
+            return Err(format!(
+                "`{key}` is a {} setting; this integration runs {}",
+                cli.program(),
+                i.cli.program()
+            ));
+        }
+    }
+    for (var, source) in &i.credentials {
+        if source.env.is_some() == source.file.is_some() {
+            return Err(format!(
+                "credentials.{var}: give exactly one of `env` or `file`"
+            ));
+        }
+    }
+    for flag in &i.allow_flags {
+        if !flag.starts_with("--") {
+            return Err(format!(
+                "allow_flags: `{flag}` must be a long flag spelled in full"
+            ));
+        }
+    }
+    if i.timeout_secs == 0 {
+        return Err("timeout_secs must be at least 1".into());
+    }
+    if i.max_output_bytes < 1024 {
+        return Err("max_output_bytes must be at least 1024".into());
+    }
+    Ok(())
+}
+
 impl Config {
     /// Loads `explicit` if given (it must exist), else `<workspace>/fathom.toml` if present,
     /// else the defaults.
@@ -441,6 +610,19 @@ impl Config {
             if self.stacks[..i].iter().any(|o| o.name == st.name) {
                 return Err(format!("{at}: duplicate stack name"));
             }
+        }
+        for (i, integ) in self.integrations.iter().enumerate() {
+            validate_integration(integ)
+                .map_err(|e| format!("integration[{i}] (`{}`): {e}", integ.name))?;
+            if self.integrations[..i].iter().any(|o| o.name == integ.name) {
+                return Err(format!(
+                    "integration[{i}] (`{}`): duplicate name",
+                    integ.name
+                ));
+            }
+        }
+        if self.approvals.ttl_secs == 0 {
+            return Err("approvals.ttl_secs must be at least 1".into());
         }
         if self.preview.timeout_secs == 0 {
             return Err("preview.timeout_secs must be at least 1".into());

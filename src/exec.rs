@@ -22,6 +22,9 @@ pub struct Spec<'a> {
     /// On timeout or cancellation, send SIGINT first and allow this long for a clean stop
     /// (Terraform releases its state lock), before killing the group.
     pub interrupt_grace: Option<Duration>,
+    /// Start from an empty environment (only `env` is set), so nothing of fathom's own
+    /// environment, credentials included, reaches the child.
+    pub clear_env: bool,
 }
 
 /// How a child ended.
@@ -79,6 +82,9 @@ pub async fn run_streaming(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    if spec.clear_env {
+        cmd.env_clear();
+    }
     for (k, v) in spec.env {
         cmd.env(k, v);
     }
@@ -319,6 +325,7 @@ mod tests {
             env: &[],
             timeout,
             max_output,
+            clear_env: false,
             interrupt_grace: grace,
         };
         run(&spec, &CancellationToken::new()).await
@@ -359,6 +366,7 @@ mod tests {
             env: &[],
             timeout: Duration::from_secs(1),
             max_output: 10,
+            clear_env: false,
             interrupt_grace: None,
         };
         let err = run(&spec, &CancellationToken::new()).await.unwrap_err();
@@ -392,6 +400,7 @@ mod tests {
             env: &[],
             timeout: Duration::from_secs(5),
             max_output: 1024,
+            clear_env: false,
             interrupt_grace: None,
         };
         let mut lines = Vec::new();

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod cloud;
 pub mod code;
 pub mod config;
 pub mod demo;

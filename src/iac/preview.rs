@@ -89,6 +89,7 @@ pub async fn terraform_plan(
             env: &env,
             timeout: run.timeout,
             max_output: 64 * 1024 * 1024,
+            clear_env: false,
             interrupt_grace: Some(run.interrupt_grace),
         },
         cancel,
@@ -201,6 +202,7 @@ pub async fn pulumi_preview(
         env: &env,
         timeout: run.timeout,
         max_output: 256 * 1024 * 1024,
+        clear_env: false,
         interrupt_grace: Some(run.interrupt_grace),
     };
     let done = CancellationToken::new();
@@ -375,6 +377,7 @@ pub async fn show_plan(
             env: &[],
             timeout,
             max_output: 1024 * 1024 * 1024,
+            clear_env: false,
             interrupt_grace: None,
         },
         cancel,

@@ -184,6 +184,7 @@ impl StateStore {
                 env: &[],
                 timeout: Duration::from_secs(self.limits.cli_timeout_secs),
                 max_output: usize::try_from(self.limits.max_bytes).unwrap_or(usize::MAX),
+                clear_env: false,
                 interrupt_grace: None,
             },
             cancel,
