@@ -42,6 +42,10 @@ pub enum Command {
     },
     /// Language server for Terraform/OpenTofu (LSP over stdio), for editors and fathom itself.
     HclLs,
+    /// Approve a cloud command an agent asked to run (no ID: list pending requests).
+    Approve(ApprovalArgs),
+    /// Refuse a cloud command an agent asked to run.
+    Deny(ApprovalArgs),
     /// Run a scripted session through a real MCP client against a workspace.
     Demo {
         /// Workspace to explore (default: examples/demo).
@@ -57,6 +61,22 @@ pub enum AuditCommand {
         /// Log file (default: .fathom/audit.jsonl in the current directory).
         file: Option<PathBuf>,
     },
+}
+
+/// Which approval, in which workspace.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApprovalArgs {
+    /// The id from the agent's "approval required" answer.
+    pub id: Option<String>,
+    /// Workspace root (default: the current directory).
+    #[arg(long, short = 'w')]
+    pub workspace: Option<PathBuf>,
+    /// Configuration file (default: <workspace>/fathom.toml when present).
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Do not ask for confirmation (needed when standard input is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// Options shared by both transports.
@@ -91,6 +111,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             runtime()?.block_on(crate::code::hcl::server::serve_stdio());
             Ok(0)
         }
+        Some(Command::Approve(a)) => decide_approval(&a, true),
+        Some(Command::Deny(a)) => decide_approval(&a, false),
         Some(Command::Demo { workspace }) => {
             let runtime = runtime()?;
             runtime.block_on(crate::demo::run(workspace))?;
@@ -141,6 +163,13 @@ pub fn build_app(args: &ServeArgs) -> anyhow::Result<Arc<App>> {
         &config.lsp,
         config.search.max_file_bytes,
     );
+    let integrations = config
+        .integrations
+        .iter()
+        .cloned()
+        .map(crate::cloud::integration::Integration::new)
+        .collect();
+    let approvals = approval_store(&workspace, &config);
     let services = Arc::new(Services {
         workspace,
         config,
@@ -148,8 +177,141 @@ pub fn build_app(args: &ServeArgs) -> anyhow::Result<Arc<App>> {
         state,
         previews: crate::iac::preview::PreviewStore::default(),
         symbols,
+        integrations,
+        approvals,
     });
     Ok(Arc::new(App::new(services, Arc::new(audit))))
+}
+
+fn approval_store(
+    workspace: &Workspace,
+    config: &Config,
+) -> crate::cloud::approvals::ApprovalStore {
+    crate::cloud::approvals::ApprovalStore::new(
+        workspace.root().join(&config.approvals.dir),
+        std::time::Duration::from_secs(config.approvals.ttl_secs),
+    )
+}
+
+/// `fathom approve|deny [ID]`: the only way, besides a person answering an elicitation, that a
+/// cloud write gets permission. Audited like a tool call.
+fn decide_approval(args: &ApprovalArgs, approve: bool) -> anyhow::Result<i32> {
+    let root = match &args.workspace {
+        Some(p) => p.clone(),
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    let workspace = Workspace::new(&root)
+        .with_context(|| format!("workspace {} is not a readable directory", root.display()))?;
+    let config = Config::load(workspace.root(), args.config.as_deref())?;
+    let store = approval_store(&workspace, &config);
+    let redactor = Redactor::new(
+        Vec::new(),
+        &config.redact.patterns,
+        std::env::vars(),
+        &config.redact.env,
+    );
+    let Some(id) = &args.id else {
+        let pending = store.pending();
+        if pending.is_empty() {
+            println!("no pending approval requests in {}", store.dir().display());
+        }
+        for r in pending {
+            println!(
+                "{}  {}: {} {}  ({}; asked by {})",
+                r.id,
+                r.integration,
+                r.class,
+                redactor.text(&r.args.join(" ")),
+                r.why,
+                r.requested_by
+            );
+        }
+        return Ok(0);
+    };
+    let (req, state) = match store.get(id) {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("fathom: {e}");
+            return Ok(1);
+        }
+    };
+    println!(
+        "request {}: {} {} {}\n  class: {} ({})\n  scope: {}\n  asked by {}",
+        req.id,
+        req.integration,
+        req.class,
+        redactor.text(&req.args.join(" ")),
+        req.class,
+        req.why,
+        if req.scope.is_empty() {
+            "no pins".to_string()
+        } else {
+            req.scope.join(", ")
+        },
+        req.requested_by
+    );
+    if state == crate::cloud::approvals::State::Pending && !args.yes {
+        use std::io::IsTerminal;
+        if !std::io::stdin().is_terminal() {
+            eprintln!("fathom: standard input is not a terminal; pass --yes to confirm");
+            return Ok(1);
+        }
+        print!(
+            "{} this exact command? [y/N] ",
+            if approve { "Approve" } else { "Deny" }
+        );
+        use std::io::Write;
+        std::io::stdout().flush().ok();
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).ok();
+        if !matches!(line.trim(), "y" | "Y" | "yes") {
+            println!("nothing changed");
+            return Ok(1);
+        }
+    }
+    let result = if approve {
+        store.approve(id)
+    } else {
+        store.deny(id)
+    };
+    let req = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("fathom: {e}");
+            return Ok(1);
+        }
+    };
+    let audit = if config.audit.path == "stderr" {
+        AuditLog::stderr()
+    } else {
+        AuditLog::open_file(&workspace.root().join(&config.audit.path))?
+    };
+    let mut fields = serde_json::Map::new();
+    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    fields.insert(
+        "identity".into(),
+        serde_json::json!(format!("terminal:{who}")),
+    );
+    fields.insert("approval".into(), serde_json::json!(req.id));
+    fields.insert("integration".into(), serde_json::json!(req.integration));
+    fields.insert("argv".into(), redactor.json(&serde_json::json!(req.args)));
+    fields.insert(
+        "decision".into(),
+        serde_json::json!(if approve { "approved" } else { "denied" }),
+    );
+    audit.append(audit::Event {
+        kind: "approval",
+        fields,
+    })?;
+    println!(
+        "{} {}: {} {} {}",
+        if approve { "approved" } else { "denied" },
+        req.id,
+        req.integration,
+        req.class,
+        redactor.text(&req.args.join(" "))
+    );
+    Ok(0)
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<i32> {

@@ -77,9 +77,12 @@ pub async fn execute(
         redactor.text(&text)
     };
     let stdout = scrub(&out.stdout);
+    // JSON is also masked by key (`SecretAccessKey`, `Credentials`, `password`…), which
+    // plain-text patterns cannot see.
     let json = serde_json::from_str::<Value>(stdout.trim())
         .ok()
-        .filter(|_| !stdout.trim().is_empty());
+        .filter(|_| !stdout.trim().is_empty())
+        .map(|v| redactor.json(&v));
     let stdout = match &json {
         Some(v) => serde_json::to_string(v).unwrap_or(stdout),
         None => stdout,

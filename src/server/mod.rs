@@ -12,8 +12,10 @@ use std::time::Instant;
 
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
-    Implementation, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
-    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema,
+    Implementation, InputRequest, InputRequests, InputRequiredResult, ListToolsResult,
+    PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -21,7 +23,7 @@ use serde_json::{Map, Value, json};
 
 use crate::audit::{AuditLog, Event};
 use crate::render::cap_text;
-use crate::tools::{self, CallContext, Services, ToolError, ToolSpec};
+use crate::tools::{self, CallContext, Consent, Human, Services, ToolError, ToolSpec};
 use crate::toolset::{Identity, Toolset};
 
 /// Shared state of a running server.
@@ -41,6 +43,9 @@ impl App {
         let catalogue = tools::catalogue()
             .into_iter()
             .filter(|t| !disabled.contains(&t.toolset))
+            // Without integrations the cloud tools could only say "none configured": every
+            // session would pay for their schemas for nothing.
+            .filter(|t| t.toolset != Toolset::Cloud || !services.integrations.is_empty())
             .collect();
         let started = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -78,6 +83,107 @@ impl FathomServer {
     pub fn new(app: Arc<App>) -> Self {
         Self { app }
     }
+}
+
+/// Key of fathom's one input request in a 2026-07-28 `input_required` result.
+const APPROVE_KEY: &str = "approve";
+
+/// The yes/no form every approval asks.
+fn approve_schema() -> Option<ElicitationSchema> {
+    ElicitationSchema::builder()
+        .required_bool(APPROVE_KEY)
+        .description("Approve running exactly this command")
+        .build()
+        .ok()
+}
+
+/// Reads a person's answer: accepted with `approve: true` is consent; anything else is not.
+fn consent_of(result: &ElicitResult) -> Consent {
+    match result.action {
+        ElicitationAction::Accept => {
+            let yes = result
+                .content
+                .as_ref()
+                .and_then(|c| c.get(APPROVE_KEY))
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            if yes {
+                Consent::Accept
+            } else {
+                Consent::Decline
+            }
+        }
+        ElicitationAction::Decline => Consent::Decline,
+        _ => Consent::Cancel,
+    }
+}
+
+/// How this call can reach a person: never for clients without elicitation; by a
+/// server-to-client request on session protocols; by `input_required` on 2026-07-28.
+fn human(
+    context: &RequestContext<RoleServer>,
+    request: &CallToolRequestParams,
+    services: &Services,
+) -> Human {
+    let can_elicit = context
+        .client_capabilities()
+        .is_some_and(|c| c.elicitation.is_some());
+    if !can_elicit {
+        return Human::Unreachable;
+    }
+    let stateless = context
+        .protocol_version()
+        .is_some_and(|v| !v.has_initialize());
+    if stateless {
+        let answer = request
+            .input_responses
+            .as_ref()
+            .and_then(|r| r.get(APPROVE_KEY))
+            .and_then(|v| serde_json::from_value::<ElicitResult>(v.clone()).ok())
+            .map(|r| consent_of(&r));
+        return Human::Retry {
+            state: request.request_state.clone(),
+            answer,
+        };
+    }
+    let peer = context.peer.clone();
+    let redactor = services.redactor.clone();
+    let wait = std::time::Duration::from_secs(services.config.approvals.ttl_secs);
+    Human::Ask(Arc::new(move |message: String| {
+        let peer = peer.clone();
+        let message = redactor.text(&message);
+        Box::pin(async move {
+            let schema = approve_schema().ok_or("cannot build the approval form")?;
+            let params = ElicitRequestParams::FormElicitationParams {
+                meta: None,
+                message,
+                requested_schema: schema,
+            };
+            let result = peer
+                .create_elicitation_with_timeout(params, Some(wait))
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(consent_of(&result))
+        })
+    }))
+}
+
+/// The 2026-07-28 answer asking the person; `state` (an approval id) comes back on retry.
+fn input_required(message: String, state: String) -> InputRequiredResult {
+    let mut requests = InputRequests::new();
+    if let Some(schema) = approve_schema() {
+        requests.insert(
+            APPROVE_KEY.to_string(),
+            InputRequest::Elicitation(ElicitRequest::new(
+                ElicitRequestParams::FormElicitationParams {
+                    meta: None,
+                    message,
+                    requested_schema: schema,
+                },
+            )),
+        );
+    }
+    InputRequiredResult::new(Some(requests), Some(state))
 }
 
 /// The caller's identity: set by the HTTP auth layer, else the local stdio user.
@@ -161,7 +267,11 @@ impl ServerHandler for FathomServer {
                 None,
             ));
         };
-        let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
+        let args = request
+            .arguments
+            .clone()
+            .map(Value::Object)
+            .unwrap_or(Value::Null);
         let redacted_args = self.app.services.redactor.json(&args);
         let call_id = format!(
             "{:x}-{}",
@@ -220,12 +330,56 @@ impl ServerHandler for FathomServer {
                     });
                     report
                 });
+            let audit_log = self.app.audit.clone();
+            let audit_redactor = self.app.services.redactor.clone();
+            let (audit_call, audit_who) = (call_id.clone(), who.subject.clone());
+            let audit: crate::tools::AuditFn = Arc::new(move |kind, fields| {
+                let mut record = Map::new();
+                record.insert("call".into(), json!(audit_call));
+                record.insert("identity".into(), json!(audit_who));
+                if let Value::Object(f) = audit_redactor.json(&Value::Object(fields)) {
+                    record.extend(f);
+                }
+                audit_log
+                    .append(Event {
+                        kind,
+                        fields: record,
+                    })
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            });
             let ctx = CallContext {
                 cancel: context.ct.clone(),
                 budget: self.app.services.config.output.budget_bytes,
                 progress,
+                identity: who.subject.clone(),
+                may_apply: who.scopes.contains(crate::toolset::SCOPE_APPLY),
+                human: human(&context, &request, &self.app.services),
+                needs_input: Arc::default(),
+                audit,
             };
-            tools::dispatch(&self.app.services, &name, args, &ctx).await
+            let result = tools::dispatch(&self.app.services, &name, args, &ctx).await;
+            let asked = ctx.needs_input.lock().ok().and_then(|mut s| s.take());
+            if let Some(question) = asked {
+                let mut fields = Map::new();
+                fields.insert("call".into(), json!(call_id));
+                fields.insert("identity".into(), json!(who.subject));
+                fields.insert("tool".into(), json!(name));
+                fields.insert("outcome".into(), json!("input_required"));
+                fields.insert(
+                    "duration_ms".into(),
+                    json!(started.elapsed().as_secs_f64() * 1000.0),
+                );
+                if let Err(e) = self.app.audit.append(Event {
+                    kind: "outcome",
+                    fields,
+                }) {
+                    tracing::error!(error = %e, "audit log write failed for an outcome record");
+                }
+                let message = self.app.services.redactor.text(&question.message);
+                return Ok(input_required(message, question.state).into());
+            }
+            result
         } else {
             Err(ToolError::new(
                 format!("{name} refused"),

@@ -5,6 +5,7 @@
 //! `cloud/`), and render a compact text answer plus structured content. Cross-cutting work
 //! (audit, scopes, redaction of the final answer) happens in `server/`.
 
+pub mod cloud;
 pub mod code;
 pub mod preview;
 pub mod state;
@@ -34,6 +35,9 @@ pub struct Services {
     pub state: crate::iac::store::StateStore,
     pub previews: crate::iac::preview::PreviewStore,
     pub symbols: crate::code::symbols::Symbols,
+    /// Configured cloud integrations, in config order.
+    pub integrations: Vec<crate::cloud::integration::Integration>,
+    pub approvals: crate::cloud::approvals::ApprovalStore,
 }
 
 /// Static description of a tool, as published in `tools/list` and `tool-schemas/`.
@@ -87,6 +91,48 @@ impl std::fmt::Display for ToolError {
 /// Reports progress of long work to the client (a message per step).
 pub type Progress = Arc<dyn Fn(String) + Send + Sync>;
 
+/// A person's answer to "run this exact command?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    Accept,
+    Decline,
+    Cancel,
+}
+
+/// Asks the person at the client a yes/no question; `Err` when it could not be asked.
+pub type AskFn = Arc<
+    dyn Fn(String) -> futures::future::BoxFuture<'static, Result<Consent, String>> + Send + Sync,
+>;
+
+/// How this call can reach a person, as the client's protocol and capabilities allow.
+#[derive(Clone, Default)]
+pub enum Human {
+    /// The client cannot ask anyone: approvals go out of band (`fathom approve ID`).
+    #[default]
+    Unreachable,
+    /// A session client that supports elicitation: ask now and wait for the answer.
+    Ask(AskFn),
+    /// A 2026-07-28 client: ask by answering "input required"; a retried call carries the
+    /// echoed state and the person's answer.
+    Retry {
+        state: Option<String>,
+        answer: Option<Consent>,
+    },
+}
+
+/// A question for the person, returned instead of a result (2026-07-28 clients).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputRequired {
+    pub message: String,
+    /// Echoed back on the retry; an approval id, checked against the store.
+    pub state: String,
+}
+
+/// Writes an audit record of `kind` for this call (identity and call id are added);
+/// `Err` means the record is not on disk and the action must not happen.
+pub type AuditFn =
+    Arc<dyn Fn(&'static str, Map<String, Value>) -> Result<(), String> + Send + Sync>;
+
 /// Per-call context handed to a tool.
 #[derive(Clone)]
 pub struct CallContext {
@@ -96,6 +142,33 @@ pub struct CallContext {
     pub budget: usize,
     /// Set when the client asked for progress notifications.
     pub progress: Option<Progress>,
+    /// Who is calling (token subject or `stdio`), for approval records.
+    pub identity: String,
+    /// The caller holds `fathom:apply`, without which no write is even put to a person.
+    pub may_apply: bool,
+    /// How to reach a person for approvals.
+    pub human: Human,
+    /// Set by a tool that needs the person's answer before it can finish.
+    pub needs_input: Arc<std::sync::Mutex<Option<InputRequired>>>,
+    /// Extra audit records written before side effects.
+    pub audit: AuditFn,
+}
+
+impl CallContext {
+    /// A context with no client behind it (tests, benchmarks): nobody to ask, audit records
+    /// dropped.
+    pub fn detached(budget: usize) -> Self {
+        Self {
+            cancel: CancellationToken::new(),
+            budget,
+            progress: None,
+            identity: "detached".into(),
+            may_apply: false,
+            human: Human::Unreachable,
+            needs_input: Arc::default(),
+            audit: Arc::new(|_, _| Ok(())),
+        }
+    }
 }
 
 impl std::fmt::Debug for CallContext {
@@ -122,6 +195,8 @@ pub fn catalogue() -> Vec<ToolSpec> {
         symbols::outline_spec(),
         symbols::hover_spec(),
         code::search_spec(),
+        cloud::integrations_spec(),
+        cloud::run_spec(),
     ]
 }
 
@@ -147,6 +222,8 @@ pub async fn dispatch(
         state::HISTORY => state::history(services, parse(name, args)?, ctx).await,
         preview::PREVIEW => preview::run(services, parse(name, args)?, ctx).await,
         preview::CHANGE => preview::change(services, parse(name, args)?, ctx).await,
+        cloud::INTEGRATIONS => cloud::integrations(services, parse(name, args)?, ctx).await,
+        cloud::RUN => cloud::run(services, parse(name, args)?, ctx).await,
         other => Err(ToolError::new(
             format!("unknown tool `{other}`"),
             "no tool by that name is published",
