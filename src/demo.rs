@@ -23,21 +23,29 @@ pub async fn run(workspace: Option<PathBuf>) -> anyhow::Result<()> {
     );
     // Language servers installed by scripts/setup-test-deps are used when present; otherwise
     // those on PATH, and a missing one shows the error an agent would see.
-    let local_bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".deps/npm/node_modules/.bin");
-    let path_var = match (local_bin.is_dir(), std::env::var_os("PATH")) {
-        (true, Some(p)) => {
-            let mut dirs = vec![local_bin.clone()];
+    let deps = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".deps");
+    let local_bins: Vec<PathBuf> = [deps.join("npm/node_modules/.bin"), deps.join("venv/bin")]
+        .into_iter()
+        .filter(|d| d.is_dir())
+        .collect();
+    let path_var = {
+        let mut dirs = local_bins.clone();
+        if let Some(p) = std::env::var_os("PATH") {
             dirs.extend(std::env::split_paths(&p));
-            std::env::join_paths(dirs).ok()
         }
-        (true, None) => Some(local_bin.clone().into_os_string()),
-        (false, p) => p,
+        std::env::join_paths(dirs).ok()
     };
+    // The demo's cloud integrations talk to a local moto server, when one is installed.
+    let _moto = start_moto(&deps.join("venv/bin/moto_server"));
     let transport = TokioChildProcess::new(tokio::process::Command::new(&exe).configure(|cmd| {
         cmd.arg("serve").arg("--workspace").arg(&workspace);
         if let Some(p) = &path_var {
             cmd.env("PATH", p);
         }
+        // moto accepts any key; these stand for the staging credentials a team would hand in.
+        cmd.env("FATHOM_DEMO_AWS_KEY_ID", "AKIAFATHOMDEMO000001")
+            .env("FATHOM_DEMO_AWS_SECRET", "demo-secret-never-shown-0000")
+            .env("AWS_CONFIG_FILE", "/dev/null");
     }))
     .context("cannot start `fathom serve`")?;
     let client = ().serve(transport).await.context("MCP handshake failed")?;
@@ -143,6 +151,36 @@ pub async fn run(workspace: Option<PathBuf>) -> anyhow::Result<()> {
             json!({"symbol": "aws_db_instance.payments"}),
         ),
         (
+            "Which cloud integrations can I use?",
+            "cloud_integrations",
+            json!({}),
+        ),
+        (
+            "A read on staging runs at once (against the local moto server)",
+            "cloud_run",
+            json!({"integration": "staging-aws", "args": ["s3api", "list-buckets"]}),
+        ),
+        (
+            "A write on staging waits for a person (this client cannot ask one)",
+            "cloud_run",
+            json!({"integration": "staging-aws", "args": ["s3api", "create-bucket", "--bucket", "invoices-archive"]}),
+        ),
+        (
+            "Deleting in production is refused outright",
+            "cloud_run",
+            json!({"integration": "prod-readonly-aws", "args": ["rds", "delete-db-instance", "--db-instance-identifier", "payments"]}),
+        ),
+        (
+            "Escaping the pinned scope is refused in every spelling",
+            "cloud_run",
+            json!({"integration": "staging-aws", "args": ["s3api", "list-buckets", "--prof=prod"]}),
+        ),
+        (
+            "Reading a secret is refused",
+            "cloud_run",
+            json!({"integration": "staging-aws", "args": ["secretsmanager", "get-secret-value", "--secret-id", "payments/db"]}),
+        ),
+        (
             "An agent tries to read outside the workspace",
             "code_search",
             json!({"query": "root", "path": "../../../etc"}),
@@ -239,6 +277,41 @@ async fn call(
         }
     }
     Ok(result)
+}
+
+/// A moto server on the demo's pinned endpoint, killed when dropped; `None` when moto is not
+/// installed or the port is taken (the demo then shows what an agent would see).
+struct Moto(std::process::Child);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const DEMO_MOTO_PORT: u16 = 45131;
+
+fn start_moto(program: &std::path::Path) -> Option<Moto> {
+    if !program.is_file() || std::net::TcpStream::connect(("127.0.0.1", DEMO_MOTO_PORT)).is_ok() {
+        return None;
+    }
+    let child = std::process::Command::new(program)
+        .args(["-H", "127.0.0.1", "-p", &DEMO_MOTO_PORT.to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let moto = Moto(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", DEMO_MOTO_PORT)).is_err() {
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Some(moto)
 }
 
 fn default_workspace() -> anyhow::Result<PathBuf> {

@@ -28,6 +28,13 @@ fn the_demo_session_runs_end_to_end() {
         "def monthly_total_cents(items: list[LineItem]) -> int",
         "infra/main.tf:36 class aws_db_instance.payments",
         "DANGEROUS",
+        "2 integrations (0 broken)",
+        "staging-aws aws `s3api list-buckets` (read) — exit 0",
+        "approval required (id ",
+        "fathom approve ",
+        "is a read-only integration",
+        "would change the integration's pinned identity",
+        "reveals secrets",
         "chain intact",
     ] {
         assert!(
@@ -35,10 +42,10 @@ fn the_demo_session_runs_end_to_end() {
             "missing `{expected}` in:\n{stdout}"
         );
     }
-    // Errors shown are only the two the script provokes on purpose.
+    // Errors shown are only those the script provokes on purpose (two code, four cloud).
     let errors = stdout
         .lines()
         .filter(|l| l.trim_start().starts_with("error: "))
         .count();
-    assert!(errors <= 4, "unexpected errors in:\n{stdout}");
+    assert!(errors <= 8, "unexpected errors in:\n{stdout}");
 }

@@ -59,6 +59,17 @@ pub fn decide(integration: &Integration, args: &[String], workspace: &Workspace)
     if let Some(p) = cfg.deny.iter().find(|p| pattern_matches(p, &c.words)) {
         return refuse(format!("`{words}` matches the deny pattern `{p}`"), Some(c));
     }
+    // Said before the allow list: "this integration never writes" is the answer that helps.
+    if c.class == Class::Write && cfg.access == Access::Read {
+        return refuse(
+            format!(
+                "`{words}` is a write ({}) and `{}` is a read-only integration",
+                c.why,
+                integration.name()
+            ),
+            Some(c),
+        );
+    }
     if !cfg.allow.is_empty() && !cfg.allow.iter().any(|p| pattern_matches(p, &c.words)) {
         return refuse(
             format!(

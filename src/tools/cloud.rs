@@ -540,12 +540,15 @@ async fn execute(
         Some(n) => format!("FAILED exit {n}"),
         None => "killed by a signal".to_string(),
     };
+    let how = if allowed_by == "read" {
+        c.class.name().to_string()
+    } else {
+        format!("{}, {allowed_by}", c.class.name())
+    };
     let mut text = format!(
-        "{} {} `{command}` ({}, {}) — {status}, {} ms, {} bytes\n",
+        "{} {} `{command}` ({how}) — {status}, {} ms, {} bytes\n",
         integ.name(),
         integ.cli().program(),
-        c.class.name(),
-        allowed_by,
         out.elapsed.as_millis(),
         out.output_bytes
     );
