@@ -467,3 +467,62 @@ fn jwks_url_must_be_https_off_loopback_and_reachable() {
         .expect("refused");
     assert!(err.contains("cannot fetch the JWKS"), "{err}");
 }
+
+/// A token with `fathom:cloud` but not `fathom:apply` may read through an integration, but a
+/// write is refused before any person is asked, and no approval request is recorded.
+#[tokio::test]
+async fn cloud_writes_need_the_apply_scope() {
+    let ws = sample_workspace();
+    ws.write(
+        "fathom.toml",
+        "[http.auth]\nmode = \"bearer\"\ntoken_env = \"FATHOM_IT_TOKEN\"\ntoken_scopes = [\"fathom:cloud\"]\n\n\
+         [[integration]]\nname = \"staging-rw\"\ncli = \"aws\"\naccess = \"write\"\nprogram = \"fathom-no-such-aws\"\n",
+    );
+    let server = HttpServer::start(&ws.path, &[("FATHOM_IT_TOKEN", TOKEN)]);
+    let sid = session(&server.url, TOKEN).await;
+    let (_, _, body) = rpc(&server.url, TOKEN, &sid, 2, "tools/list", json!({})).await;
+    let names: Vec<&str> = body["result"]["tools"]
+        .as_array()
+        .map(|t| t.iter().filter_map(|x| x["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["cloud_integrations", "cloud_run"], "{body}");
+    let call = |args: Value| json!({"name": "cloud_run", "arguments": {"integration": "staging-rw", "args": args}});
+    let (_, _, body) = rpc(
+        &server.url,
+        TOKEN,
+        &sid,
+        3,
+        "tools/call",
+        call(json!(["s3api", "create-bucket", "--bucket", "b"])),
+    )
+    .await;
+    let text = body["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(body["result"]["isError"], true, "{body}");
+    assert!(text.contains("lacks the scope `fathom:apply`"), "{text}");
+    let pending = ws.join(".fathom/approvals/pending");
+    assert!(
+        std::fs::read_dir(&pending).map_or(true, |d| d.count() == 0),
+        "an approval request was recorded"
+    );
+    // A read is allowed by the scope; it fails only because the CLI is missing.
+    let (_, _, body) = rpc(
+        &server.url,
+        TOKEN,
+        &sid,
+        4,
+        "tools/call",
+        call(json!(["s3api", "list-buckets"])),
+    )
+    .await;
+    let text = body["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        text.contains("`fathom-no-such-aws` is not installed"),
+        "{text}"
+    );
+}
