@@ -128,15 +128,33 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Loads workspace, config, redactor and audit log: everything a server needs.
-pub fn build_app(args: &ServeArgs) -> anyhow::Result<Arc<App>> {
-    let root = match &args.workspace {
-        Some(p) => p.clone(),
+/// The workspace root (default: the current directory) and its configuration.
+fn load_workspace(
+    workspace: Option<&Path>,
+    config: Option<&Path>,
+) -> anyhow::Result<(Workspace, Config)> {
+    let root = match workspace {
+        Some(p) => p.to_path_buf(),
         None => std::env::current_dir().context("cannot read the current directory")?,
     };
     let workspace = Workspace::new(&root)
         .with_context(|| format!("workspace {} is not a readable directory", root.display()))?;
-    let config = Config::load(workspace.root(), args.config.as_deref())?;
+    let config = Config::load(workspace.root(), config)?;
+    Ok((workspace, config))
+}
+
+/// The audit log the configuration names.
+fn open_audit(workspace: &Workspace, config: &Config) -> anyhow::Result<AuditLog> {
+    Ok(if config.audit.path == "stderr" {
+        AuditLog::stderr()
+    } else {
+        AuditLog::open_file(&workspace.root().join(&config.audit.path))?
+    })
+}
+
+/// Loads workspace, config, redactor and audit log: everything a server needs.
+pub fn build_app(args: &ServeArgs) -> anyhow::Result<Arc<App>> {
+    let (workspace, config) = load_workspace(args.workspace.as_deref(), args.config.as_deref())?;
     let mut secrets = Vec::new();
     if config.http.auth.mode == AuthMode::Bearer {
         secrets.extend(crate::server::auth::load_bearer_tokens(&config.http.auth)?);
@@ -147,12 +165,7 @@ pub fn build_app(args: &ServeArgs) -> anyhow::Result<Arc<App>> {
         std::env::vars(),
         &config.redact.env,
     );
-    let audit = if config.audit.path == "stderr" {
-        AuditLog::stderr()
-    } else {
-        let path = workspace.root().join(&config.audit.path);
-        AuditLog::open_file(&path)?
-    };
+    let audit = open_audit(&workspace, &config)?;
     let state = crate::iac::store::StateStore::new(
         workspace.root(),
         config.state.clone(),
@@ -196,13 +209,7 @@ fn approval_store(
 /// `fathom approve|deny [ID]`: the only way, besides a person answering an elicitation, that a
 /// cloud write gets permission. Audited like a tool call.
 fn decide_approval(args: &ApprovalArgs, approve: bool) -> anyhow::Result<i32> {
-    let root = match &args.workspace {
-        Some(p) => p.clone(),
-        None => std::env::current_dir().context("cannot read the current directory")?,
-    };
-    let workspace = Workspace::new(&root)
-        .with_context(|| format!("workspace {} is not a readable directory", root.display()))?;
-    let config = Config::load(workspace.root(), args.config.as_deref())?;
+    let (workspace, config) = load_workspace(args.workspace.as_deref(), args.config.as_deref())?;
     let store = approval_store(&workspace, &config);
     let redactor = Redactor::new(
         Vec::new(),
@@ -281,11 +288,7 @@ fn decide_approval(args: &ApprovalArgs, approve: bool) -> anyhow::Result<i32> {
             return Ok(1);
         }
     };
-    let audit = if config.audit.path == "stderr" {
-        AuditLog::stderr()
-    } else {
-        AuditLog::open_file(&workspace.root().join(&config.audit.path))?
-    };
+    let audit = open_audit(&workspace, &config)?;
     let mut fields = serde_json::Map::new();
     let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     fields.insert(

@@ -720,19 +720,7 @@ mod tests {
             ("vm list -- --subscription=other", "--subscription"),
         ];
         assert!(cases.len() >= 40);
-        for (line, flag) in cases {
-            match classify(&argv(line), &Options::default()) {
-                Ok(c) => panic!("{line}: accepted as {:?}", c.class),
-                Err(r) => {
-                    assert!(!r.reason.is_empty(), "{line}");
-                    assert!(
-                        r.reason.contains(flag),
-                        "{line}: reason `{}` lacks {flag}",
-                        r.reason
-                    );
-                }
-            }
-        }
+        super::super::testing::assert_all_refused(classify, cases, &Options::default());
     }
 
     /// Flags the integration allows pass, and lookalikes of pinned flags are not refused.

@@ -969,19 +969,7 @@ mod tests {
             ("storage cp ~/.config/gcloud/credentials.db gs://b/", "~"),
         ];
         assert!(cases.len() >= 40);
-        for (line, flag) in cases {
-            match classify(&argv(line), &Options::default()) {
-                Ok(c) => panic!("{line}: accepted as {:?}", c.class),
-                Err(r) => {
-                    assert!(!r.reason.is_empty(), "{line}");
-                    assert!(
-                        r.reason.contains(flag),
-                        "{line}: reason `{}` lacks {flag}",
-                        r.reason
-                    );
-                }
-            }
-        }
+        super::super::testing::assert_all_refused(classify, cases, &Options::default());
     }
 
     /// Allowed flags pass, and real flags that prefix a pinned one are not abbreviations.

@@ -1251,19 +1251,7 @@ mod tests {
             ("kustomize https://github.com/evil/repo", "remote"),
         ];
         assert!(cases.len() >= 40);
-        for (line, flag) in cases {
-            match classify(&argv(line), &pinned_ns()) {
-                Ok(c) => panic!("{line}: accepted as {:?}", c.class),
-                Err(r) => {
-                    assert!(!r.reason.is_empty(), "{line}");
-                    assert!(
-                        r.reason.contains(flag),
-                        "{line}: reason `{}` lacks {flag}",
-                        r.reason
-                    );
-                }
-            }
-        }
+        super::super::testing::assert_all_refused(classify, cases, &pinned_ns());
     }
 
     /// Flags the integration allows, and an unpinned namespace, pass.

@@ -228,6 +228,34 @@ pub fn pattern_matches(pattern: &str, words: &[String]) -> bool {
     parts.len() <= words.len() && parts.iter().zip(words).all(|(p, w)| word_matches(p, w))
 }
 
+/// Test helpers shared by the classifiers' tables.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Classification, Options, Refusal};
+
+    /// Every `(command line, flag)` case is refused, with a reason that names the flag.
+    pub fn assert_all_refused(
+        classify: fn(&[String], &Options) -> Result<Classification, Refusal>,
+        cases: &[(&str, &str)],
+        opts: &Options,
+    ) {
+        for (line, flag) in cases {
+            let argv: Vec<String> = line.split_whitespace().map(String::from).collect();
+            match classify(&argv, opts) {
+                Ok(c) => panic!("{line}: accepted as {:?}", c.class),
+                Err(r) => {
+                    assert!(!r.reason.is_empty(), "{line}");
+                    assert!(
+                        r.reason.contains(flag),
+                        "{line}: reason `{}` lacks {flag}",
+                        r.reason
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
