@@ -5,6 +5,7 @@
 
 use super::{
     Class, Classification, FileArg, Options, Refusal, abbreviates, forbidden_spelling, split_long,
+    verdict as done,
 };
 
 /// Global options that would change identity, target, endpoint or transport security, or
@@ -309,22 +310,6 @@ pub fn classify(args: &[String], opts: &Options) -> Result<Classification, Refus
                 files,
             ))
         }
-    }
-}
-
-fn done(
-    words: Vec<String>,
-    class: Class,
-    unknown: bool,
-    why: &str,
-    files: Vec<FileArg>,
-) -> Classification {
-    Classification {
-        words,
-        class,
-        unknown,
-        why: why.to_string(),
-        files,
     }
 }
 

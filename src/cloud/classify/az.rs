@@ -6,7 +6,7 @@
 //! az replaces every argument `@PATH`, and every `NAME=@PATH`, with the contents of the file at
 //! `PATH` (`~` expanded; `@-` is standard input), so those are local files read.
 
-use super::{Class, Classification, FileArg, Options, Refusal, forbidden_spelling};
+use super::{Class, Classification, FileArg, Options, Refusal, forbidden_spelling, has_scheme};
 
 /// Flags that change the subscription or tenant, log tokens (`--debug`), or hand az other
 /// credentials or endpoints for storage data-plane calls.
@@ -613,17 +613,6 @@ fn local_file(files: &mut Vec<FileArg>, path: &str, write: bool) -> Result<(), R
         write,
     });
     Ok(())
-}
-
-/// Whether a value is a URL (`https://…`), not a local path.
-fn has_scheme(value: &str) -> bool {
-    value.split_once("://").is_some_and(|(scheme, _)| {
-        !scheme.is_empty()
-            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-    })
 }
 
 /// Escape attempts, secret reads, reads, writes and file arguments.

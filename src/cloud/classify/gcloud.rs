@@ -7,7 +7,7 @@
 //! all the same (fail closed), except where the prefix is itself a real gcloud flag
 //! (`--config`, `--log`, …).
 
-use super::{Class, Classification, FileArg, Options, Refusal, forbidden_spelling};
+use super::{Class, Classification, FileArg, Options, Refusal, forbidden_spelling, has_scheme};
 
 /// Global flags that change the account, project, configuration or credentials, read flags
 /// from a file, or log credentials (`--log-http`, `--verbosity=debug`).
@@ -767,17 +767,6 @@ fn local_file(files: &mut Vec<FileArg>, path: &str, write: bool) -> Result<(), R
         write,
     });
     Ok(())
-}
-
-/// Whether a value is a URL (`gs://b/o`, `https://…`), not a local path.
-fn has_scheme(value: &str) -> bool {
-    value.split_once("://").is_some_and(|(scheme, _)| {
-        !scheme.is_empty()
-            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-    })
 }
 
 /// Local files named by the operands of the commands that take paths as operands.

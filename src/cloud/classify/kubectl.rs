@@ -12,7 +12,9 @@
 //!   when it starts with `-`. A bare `--` ends the flags.
 //! * A first word that names no kubectl command runs a `kubectl-<word>` plugin from `PATH`.
 
-use super::{Class, Classification, FileArg, Options, Refusal, forbidden_spelling};
+use super::{
+    Class, Classification, FileArg, Options, Refusal, forbidden_spelling, verdict as done,
+};
 
 /// Global flags that pick the kubeconfig, cluster, credentials or transport security, or let a
 /// file or cache steer requests; refused unless the integration allows them.
@@ -655,23 +657,6 @@ pub fn classify(args: &[String], opts: &Options) -> Result<Classification, Refus
         _ => (Class::Write, "changes cluster state"),
     };
     Ok(done(words, class, false, why, files))
-}
-
-/// Builds a verdict.
-fn done(
-    words: Vec<String>,
-    class: Class,
-    unknown: bool,
-    why: &str,
-    files: Vec<FileArg>,
-) -> Classification {
-    Classification {
-        words,
-        class,
-        unknown,
-        why: why.to_string(),
-        files,
-    }
 }
 
 /// Finds the command path the way cobra does. Returns the canonical command names, the

@@ -201,6 +201,34 @@ pub(crate) fn forbidden_spelling<'a>(
     })
 }
 
+/// Builds a verdict.
+pub(crate) fn verdict(
+    words: Vec<String>,
+    class: Class,
+    unknown: bool,
+    why: &str,
+    files: Vec<FileArg>,
+) -> Classification {
+    Classification {
+        words,
+        class,
+        unknown,
+        why: why.to_string(),
+        files,
+    }
+}
+
+/// Whether a value is a URL (`gs://b/o`, `https://…`), not a local path.
+pub(crate) fn has_scheme(value: &str) -> bool {
+    value.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
+}
+
 /// Lower-cased glob match of one command word (`*` any run, `?` one character).
 pub fn word_matches(pattern: &str, word: &str) -> bool {
     fn go(p: &[u8], w: &[u8]) -> bool {
