@@ -248,6 +248,41 @@ async fn scenarios_match_terraforms_own_counts() {
     let rs = r.structured_content.unwrap();
     assert_eq!(rs["replace_paths"], json!(["engine"]));
 
+    // Every change links to the block that declares it, in the root or the child module: the
+    // line is found here by reading the files terraform planned.
+    let mut linked = 0;
+    for change in s["changes"].as_array().cloned().unwrap_or_default() {
+        let address = change["address"].as_str().unwrap_or_default().to_string();
+        let (file, local) = match address.strip_prefix("module.net.") {
+            Some(rest) => ("modules/net/main.tf", rest.to_string()),
+            None => ("main.tf", address.clone()),
+        };
+        let local = local.split('[').next().unwrap_or_default().to_string();
+        let (rtype, name) = local.split_once('.').unwrap();
+        let source = std::fs::read_to_string(tf.dir.join(file)).unwrap();
+        let line = source.lines().position(|l| {
+            l.trim_start()
+                .starts_with(&format!("resource \"{rtype}\" \"{name}\""))
+        });
+        let r = call(
+            &client,
+            "preview_change",
+            json!({"preview_id": id, "address": address}),
+        )
+        .await;
+        let ct = text(&r);
+        match line {
+            Some(n) => {
+                let want = format!("declared at infra/{file}:{}", n + 1);
+                assert!(ct.contains(&want), "{address}: want `{want}` in {ct}");
+                linked += 1;
+            }
+            // Removed from the configuration: nothing to point at.
+            None => assert!(!ct.contains("declared at"), "{address}: {ct}"),
+        }
+    }
+    assert_eq!(linked, 5, "changes linked to source");
+
     // A resource guarded by prevent_destroy: terraform refuses to plan its replacement, and
     // the answer says which resource, which rule, and where.
     tf.write_main(&config("mysql", 100, "debian-12", 2, true).replace(
