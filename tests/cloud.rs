@@ -860,3 +860,37 @@ async fn secrets_never_leave_and_limits_hold() {
         "parent credential in the audit log"
     );
 }
+
+/// The official MCP Python SDK as the client, in both eras: its elicitation callback (the
+/// person) accepts one write and declines another; moto shows which ran.
+#[test]
+fn python_sdk_clients_are_asked_in_both_eras() {
+    let moto = Moto::start();
+    let ws = Scratch::new("cloud-python");
+    ws.write(
+        "fathom.toml",
+        aws_integration("staging-rw", "write", &moto.url, ""),
+    );
+    for mode in ["legacy", "modern"] {
+        let yes = format!("py-{mode}-yes");
+        let no = format!("py-{mode}-no");
+        let out = Command::new(dep("venv/bin/python"))
+            .arg(common::repo().join("tests/python/cloud_approval_check.py"))
+            .args(["--binary", &fathom().display().to_string()])
+            .args(["--workspace", &ws.path.display().to_string()])
+            .args(["--integration", "staging-rw", "--mode", mode])
+            .args(["--accept-bucket", &yes, "--decline-bucket", &no])
+            .envs(env())
+            .output()
+            .expect("run python");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("ALL CHECKS PASSED"),
+            "{mode}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let buckets = moto.buckets();
+        assert!(buckets.contains(&yes), "{mode}: {buckets:?}");
+        assert!(!buckets.contains(&no), "{mode}: {buckets:?}");
+    }
+}
