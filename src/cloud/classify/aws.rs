@@ -158,6 +158,47 @@ const SSM_DECRYPTING: &[&str] = &[
     "get-parameter-history",
 ];
 
+/// Operations whose output is a stream written to a positional OUTFILE.
+const STREAMING_OUTPUT: &[(&str, &str)] = &[
+    ("s3api", "get-object"),
+    ("s3api", "get-object-torrent"),
+    ("s3api", "select-object-content"),
+    ("lambda", "invoke"),
+    ("polly", "synthesize-speech"),
+    ("sagemaker-runtime", "invoke-endpoint"),
+    ("bedrock-runtime", "invoke-model"),
+    ("kinesis-video-media", "get-media"),
+    ("kinesis-video-archived-media", "get-clip"),
+    (
+        "kinesis-video-archived-media",
+        "get-media-for-fragment-list",
+    ),
+    ("mediastore-data", "get-object"),
+    ("glacier", "get-job-output"),
+    ("apigateway", "get-export"),
+    ("apigateway", "get-sdk"),
+    ("ebs", "get-snapshot-block"),
+    ("lexv2-runtime", "recognize-utterance"),
+    ("lex-runtime", "post-content"),
+    ("workmailmessageflow", "get-raw-message-content"),
+];
+
+/// Whether a bare word looks like a file path rather than a list value (`i-0abc`,
+/// `Name=tag:env,Values=a`, `10.0.0.1`).
+fn looks_like_path(word: &str) -> bool {
+    if word.contains('=') || word.contains(',') {
+        return false;
+    }
+    if word.starts_with('.') || word.starts_with('~') || word.contains('/') || word.contains('\\') {
+        return true;
+    }
+    word.rsplit_once('.').is_some_and(|(stem, ext)| {
+        !stem.is_empty()
+            && (1..=5).contains(&ext.len())
+            && ext.chars().all(|c| c.is_ascii_alphabetic())
+    })
+}
+
 /// Flags of the high-level `s3` commands that take no value; every other `--flag` takes one.
 const S3_SWITCHES: &[&str] = &[
     "--recursive",
@@ -182,6 +223,15 @@ const S3_SWITCHES: &[&str] = &[
 
 /// Classifies an `aws` command line (the words after `aws`).
 pub fn classify(args: &[String], opts: &Options) -> Result<Classification, Refusal> {
+    // Every option-looking word is checked, including one that stands where a value would:
+    // argparse would read it as an option, never as the value.
+    for arg in args {
+        if let Some((name, _)) = split_long(arg)
+            && let Some(full) = forbidden_spelling(name, PINNED, true, opts)
+        {
+            return Err(Refusal::new(arg, pinned_reason(full)));
+        }
+    }
     let mut positional: Vec<&str> = Vec::new();
     let mut files = Vec::new();
     let mut with_decryption = false;
@@ -266,6 +316,29 @@ pub fn classify(args: &[String], opts: &Options) -> Result<Classification, Refus
             "no operation named (expected `aws SERVICE OPERATION …`)",
         )),
         (svc, Some(op)) => {
+            // API operations with streaming output take one positional operand: the local
+            // file they write (`s3api get-object … OUTFILE`, `lambda invoke … OUTFILE`).
+            // Elsewhere extra words continue list values (`--instance-ids i-1 i-2`), but one
+            // that looks like a path is taken as an output file too, so an operation missing
+            // from the list still cannot write outside the workspace unseen.
+            let streaming = STREAMING_OUTPUT.iter().any(|(s, o)| *s == svc && *o == op);
+            let operands = if op == "wait" {
+                positional.get(3..).unwrap_or_default()
+            } else {
+                &positional[2..]
+            };
+            let outfiles: Vec<&str> = operands
+                .iter()
+                .copied()
+                .filter(|w| streaming || looks_like_path(w))
+                .collect();
+            let mut files = files;
+            for out in &outfiles {
+                files.push(FileArg {
+                    path: (*out).to_string(),
+                    write: true,
+                });
+            }
             if SECRET_READS.iter().any(|(s, o)| *s == svc && *o == op) {
                 return Ok(done(
                     words,
@@ -285,6 +358,15 @@ pub fn classify(args: &[String], opts: &Options) -> Result<Classification, Refus
                 ));
             }
             if READ_EXACT.contains(&op) || READ_PREFIXES.iter().any(|p| op.starts_with(p)) {
+                if !outfiles.is_empty() {
+                    return Ok(done(
+                        words,
+                        Class::Write,
+                        false,
+                        "reads, but writes its output to a local file",
+                        files,
+                    ));
+                }
                 return Ok(done(
                     words,
                     Class::Read,
@@ -513,6 +595,9 @@ mod tests {
             "s3 ls --debug",
             "s3 ls --no-sign-request",
             "ec2 describe-vpcs --cli-input-json https://evil/x.json",
+            "s3api list-buckets --query --profile prod",
+            "s3api list-buckets --output --endpoint-url http://x",
+            "s3api list-buckets --max-items --reg eu-west-1",
         ] {
             let r = classify(&argv(bad), &Options::default());
             assert!(r.is_err(), "{bad} accepted");
@@ -544,6 +629,24 @@ mod tests {
         );
         let c = class_of("ec2 describe-vpcs --cli-input-json=file:///etc/passwd");
         assert_eq!(c.files[0].path, "/etc/passwd");
+        // Streaming output lands in a local file: a write, confined by the caller.
+        let c = class_of("s3api get-object --bucket b --key k /tmp/outfile");
+        assert_eq!(c.class, Class::Write);
+        assert_eq!(
+            c.files,
+            [FileArg {
+                path: "/tmp/outfile".into(),
+                write: true
+            }]
+        );
+        let c = class_of("lambda invoke --function-name f out.json");
+        assert_eq!(
+            c.files,
+            [FileArg {
+                path: "out.json".into(),
+                write: true
+            }]
+        );
     }
 
     #[test]
