@@ -905,8 +905,9 @@ async fn secrets_never_leave_and_limits_hold() {
     );
 }
 
-/// The official MCP Python SDK as the client, in both eras: its elicitation callback (the
-/// person) accepts one write and declines another; moto shows which ran.
+/// The official MCP Python SDK as the client, in both eras and over both transports: its
+/// elicitation callback (the person) accepts one write and declines another; moto shows which
+/// ran.
 #[test]
 fn python_sdk_clients_are_asked_in_both_eras() {
     let moto = Moto::start();
@@ -915,13 +916,30 @@ fn python_sdk_clients_are_asked_in_both_eras() {
         "fathom.toml",
         aws_integration("staging-rw", "write", &moto.url, ""),
     );
-    for mode in ["legacy", "modern"] {
-        let yes = format!("py-{mode}-yes");
-        let no = format!("py-{mode}-no");
+    let vars = env();
+    let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = common::HttpServer::start(&ws.path, &pairs);
+    for (transport, mode) in [
+        ("stdio", "legacy"),
+        ("stdio", "modern"),
+        ("http", "legacy"),
+        ("http", "modern"),
+    ] {
+        let yes = format!("py-{transport}-{mode}-yes");
+        let no = format!("py-{transport}-{mode}-no");
+        let target: Vec<String> = if transport == "http" {
+            vec!["--url".into(), server.url.clone()]
+        } else {
+            vec![
+                "--binary".into(),
+                fathom().display().to_string(),
+                "--workspace".into(),
+                ws.path.display().to_string(),
+            ]
+        };
         let out = Command::new(dep("venv/bin/python"))
             .arg(common::repo().join("tests/python/cloud_approval_check.py"))
-            .args(["--binary", &fathom().display().to_string()])
-            .args(["--workspace", &ws.path.display().to_string()])
+            .args(&target)
             .args(["--integration", "staging-rw", "--mode", mode])
             .args(["--accept-bucket", &yes, "--decline-bucket", &no])
             .envs(env())
@@ -930,11 +948,11 @@ fn python_sdk_clients_are_asked_in_both_eras() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success() && stdout.contains("ALL CHECKS PASSED"),
-            "{mode}: {stdout}\n{}",
+            "{transport}/{mode}: {stdout}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
         let buckets = moto.buckets();
-        assert!(buckets.contains(&yes), "{mode}: {buckets:?}");
-        assert!(!buckets.contains(&no), "{mode}: {buckets:?}");
+        assert!(buckets.contains(&yes), "{transport}/{mode}: {buckets:?}");
+        assert!(!buckets.contains(&no), "{transport}/{mode}: {buckets:?}");
     }
 }

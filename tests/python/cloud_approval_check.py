@@ -5,7 +5,7 @@ The SDK's elicitation callback stands for the person: it accepts the first reque
 declines the second. Exits 0 and prints ALL CHECKS PASSED when both behave; whether the
 commands really ran is checked by the calling test against moto.
 
-  --binary PATH --workspace WS --integration NAME --mode legacy|modern
+  (--binary PATH --workspace WS | --url URL) --integration NAME --mode legacy|modern
   --accept-bucket NAME --decline-bucket NAME
 
 Run it with .deps/venv/bin/python (scripts/setup-test-deps).
@@ -22,6 +22,7 @@ import anyio
 
 try:
     from mcp import Client, StdioServerParameters
+    from mcp.client.streamable_http import streamable_http_client
     import mcp.types as types
 except ImportError as exc:  # pragma: no cover - environment problem
     print(f"FAIL setup: cannot import the mcp SDK ({exc}); run scripts/setup-test-deps", file=sys.stderr)
@@ -55,9 +56,12 @@ def fail(msg: str) -> None:
 
 async def run(args: argparse.Namespace) -> None:
     person = Person()
-    server = StdioServerParameters(
-        command=args.binary, args=["serve", "--workspace", args.workspace], env=dict(os.environ)
-    )
+    if args.url:
+        server: Any = streamable_http_client(args.url)
+    else:
+        server = StdioServerParameters(
+            command=args.binary, args=["serve", "--workspace", args.workspace], env=dict(os.environ)
+        )
     mode = "legacy" if args.mode == "legacy" else "auto"
     async with Client(server, mode=mode, elicitation_callback=person, read_timeout_seconds=60) as client:
         if args.mode == "modern" and client.session.discover_result is None:
@@ -79,10 +83,15 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for flag in ["--binary", "--workspace", "--integration", "--accept-bucket", "--decline-bucket"]:
+    for flag in ["--integration", "--accept-bucket", "--decline-bucket"]:
         p.add_argument(flag, required=True)
+    p.add_argument("--binary")
+    p.add_argument("--workspace")
+    p.add_argument("--url")
     p.add_argument("--mode", choices=["legacy", "modern"], default="legacy")
     args = p.parse_args()
+    if not args.url and not (args.binary and args.workspace):
+        p.error("give --url, or --binary and --workspace")
 
     async def bounded() -> None:
         with anyio.fail_after(120):
