@@ -817,3 +817,28 @@ fn which(program: &str) -> std::path::PathBuf {
         .find(|p| p.is_file())
         .unwrap_or_else(|| panic!("{program} is not on PATH; run `{}` first", common::SETUP))
 }
+
+const K8S_WEB: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n  template:\n    spec:\n      containers:\n        - name: web\n          image: registry.example/web:1.4\n";
+
+/// yaml-language-server answers outlines and where_is for YAML (Kubernetes manifests, CI
+/// files); its keys are the symbols.
+#[tokio::test]
+async fn yaml_outline_and_where_is_through_yaml_language_server() {
+    let bin = dep("npm/node_modules/.bin/yaml-language-server");
+    let ws = Scratch::new("sym-yaml");
+    ws.write("deploy/web.yaml", K8S_WEB);
+    let path_var = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let client = connect(&ws.path, &path_var).await;
+    let (t, _) = ok_complete(&client, "code_outline", json!({"path": "deploy/web.yaml"})).await;
+    for key in ["apiVersion", "metadata", "spec", "replicas", "containers"] {
+        assert!(t.contains(key), "{key} missing from the outline: {t}");
+    }
+    let (path, line, t) = the_definition(&client, "replicas").await;
+    assert_eq!((path.as_str(), line), ("deploy/web.yaml", 6), "{t}");
+    client.cancel().await.ok();
+    wait_gone(&ws.path).await;
+}
