@@ -522,9 +522,7 @@ fn classify_s3(
 mod tests {
     use super::*;
 
-    fn argv(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
+    use super::super::testing::argv;
 
     fn class_of(s: &str) -> Classification {
         classify(&argv(s), &Options::default()).unwrap_or_else(|r| panic!("{s}: refused: {r}"))

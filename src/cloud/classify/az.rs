@@ -393,13 +393,7 @@ type Verdict = (Class, bool, &'static str);
 
 /// Builds a verdict.
 fn done(words: Vec<String>, (class, unknown, why): Verdict, files: Vec<FileArg>) -> Classification {
-    Classification {
-        words,
-        class,
-        unknown,
-        why: why.to_string(),
-        files,
-    }
+    super::verdict(words, class, unknown, why, files)
 }
 
 /// Whether argparse reads the word as a flag (not `-`, not a negative number like `-5`).
@@ -620,10 +614,7 @@ fn local_file(files: &mut Vec<FileArg>, path: &str, write: bool) -> Result<(), R
 mod tests {
     use super::*;
 
-    /// Splits a test command line on whitespace.
-    fn argv(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
+    use super::super::testing::argv;
 
     /// Classifies a line that must be accepted, with default options.
     fn class_of(s: &str) -> Classification {

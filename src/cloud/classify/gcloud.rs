@@ -589,13 +589,7 @@ pub fn classify(args: &[String], opts: &Options) -> Result<Classification, Refus
 
 /// Builds a verdict.
 fn done(words: Vec<String>, (class, unknown, why): Verdict, files: Vec<FileArg>) -> Classification {
-    Classification {
-        words,
-        class,
-        unknown,
-        why: why.to_string(),
-        files,
-    }
+    super::verdict(words, class, unknown, why, files)
 }
 
 /// Whether argparse reads the word as a flag (not `-`, not a negative number like `-5`).
@@ -837,10 +831,7 @@ fn scp_local(op: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
-    /// Splits a test command line on whitespace.
-    fn argv(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
+    use super::super::testing::argv;
 
     /// Classifies a line that must be accepted, with default options.
     fn class_of(s: &str) -> Classification {

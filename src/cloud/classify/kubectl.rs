@@ -1131,10 +1131,7 @@ fn copy_files(operands: &[&str], opts: &Options, files: &mut Vec<FileArg>) -> Re
 mod tests {
     use super::*;
 
-    /// Splits a test command line on whitespace.
-    fn argv(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
+    use super::super::testing::argv;
 
     /// Options with the namespace pinned.
     fn pinned_ns() -> Options {

@@ -261,6 +261,11 @@ pub fn pattern_matches(pattern: &str, words: &[String]) -> bool {
 pub(crate) mod testing {
     use super::{Classification, Options, Refusal};
 
+    /// Splits a test command line on whitespace.
+    pub fn argv(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
     /// Every `(command line, flag)` case is refused, with a reason that names the flag.
     pub fn assert_all_refused(
         classify: fn(&[String], &Options) -> Result<Classification, Refusal>,
